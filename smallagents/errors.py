@@ -1,0 +1,160 @@
+"""Every error smallagents raises, in one tree.
+
+::
+
+    SmallAgentsError                 base; .code, .fix, .escalatable
+    ├── UsageError                   the caller can fix it (exit code 2 in the CLI)
+    │   ├── ModelSpecError           unknown scheme or malformed model spec
+    │   ├── ModelFileError           missing model file, or a file that is not GGUF
+    │   └── SchemaError              invalid JSON Schema, unknown schema name, or a
+    │                                schema the grammar engine cannot express
+    ├── ModelUnavailableError        the model cannot be reached right now (exit code 3)
+    │   ├── DownloadError            an ``hf:`` download failed (offline, no such file)
+    │   └── EndpointError            an HTTP endpoint refused, failed or answered garbage
+    └── GenerationError              a model ran but gave no usable answer (exit code 4)
+        ├── ContextOverflowError     the prompt does not fit the model's context
+        └── StructuredOutputError    every attempt was red-flagged (invalid, truncated)
+
+Every message is one line: what was expected, what came, and how to fix it. The
+structured fields (``role``, ``attempts``, ``last_output`` ...) are kept on the
+instance for code that handles the error. ``escalatable`` says whether sending the
+same request to a larger model (the escalation edge) may help.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class SmallAgentsError(Exception):
+    """Base class of every smallagents error."""
+
+    code: str = "smallagents_error"
+    exit_code: int = 1
+    escalatable: bool = False
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        self.message = message
+        self.fix = fix
+        super().__init__(f"{message} Fix: {fix}" if fix else message)
+
+
+class UsageError(SmallAgentsError):
+    """Bad input from the caller: a spec, a path, a schema."""
+
+    code = "usage_error"
+    exit_code = 2
+
+
+class ModelSpecError(UsageError):
+    """A model spec that names no known scheme or is malformed."""
+
+    code = "model_spec"
+
+    def __init__(self, message: str, *, spec: str, fix: str | None = None) -> None:
+        self.spec = spec
+        super().__init__(message, fix=fix)
+
+
+class ModelFileError(UsageError):
+    """A model path that does not exist or does not hold a GGUF file."""
+
+    code = "model_file"
+
+    def __init__(self, message: str, *, path: str, fix: str | None = None) -> None:
+        self.path = path
+        super().__init__(message, fix=fix)
+
+
+class SchemaError(UsageError):
+    """A schema that is invalid, unknown, or cannot be turned into a grammar."""
+
+    code = "schema"
+
+
+class ModelUnavailableError(SmallAgentsError):
+    """The model exists in principle but cannot be reached now."""
+
+    code = "model_unavailable"
+    exit_code = 3
+    escalatable = True
+
+
+class DownloadError(ModelUnavailableError):
+    """An ``hf:`` model could not be downloaded."""
+
+    code = "download"
+    escalatable = False
+
+
+class EndpointError(ModelUnavailableError):
+    """An OpenAI-compatible endpoint refused, failed or answered garbage."""
+
+    code = "endpoint"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str,
+        status: int | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.url = url
+        self.status = status
+        super().__init__(message, fix=fix)
+
+
+class GenerationError(SmallAgentsError):
+    """A model ran but did not give a usable answer."""
+
+    code = "generation"
+    exit_code = 4
+    escalatable = True
+
+
+class ContextOverflowError(GenerationError):
+    """The prompt (plus room to answer) does not fit in the model's context."""
+
+    code = "context_overflow"
+
+    def __init__(self, *, model: str, prompt_tokens: int, n_ctx: int, max_tokens: int) -> None:
+        self.model = model
+        self.prompt_tokens = prompt_tokens
+        self.n_ctx = n_ctx
+        self.max_tokens = max_tokens
+        super().__init__(
+            f"Prompt of {prompt_tokens} tokens plus max_tokens={max_tokens} does not fit "
+            f"the {n_ctx}-token context of {model}.",
+            fix="shorten the prompt, lower max_tokens, or load the model with a larger n_ctx.",
+        )
+
+
+class StructuredOutputError(GenerationError):
+    """Every attempt at a schema-constrained answer was red-flagged."""
+
+    code = "structured_output"
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        schema_name: str,
+        attempts: int,
+        red_flags: Sequence[str],
+        last_output: str,
+        role: str | None = None,
+    ) -> None:
+        self.model = model
+        self.schema_name = schema_name
+        self.attempts = attempts
+        self.red_flags = tuple(red_flags)
+        self.last_output = last_output
+        self.role = role
+        who = f"role {role!r} on {model}" if role else model
+        last = red_flags[-1] if red_flags else "unknown"
+        super().__init__(
+            f"{who} gave no valid {schema_name} in {attempts} attempt(s); "
+            f"last red flag: {last}; last output: {last_output[:120]!r}.",
+            fix="raise attempts or max_tokens, simplify the schema, or set a fallback model.",
+        )

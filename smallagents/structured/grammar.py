@@ -1,0 +1,117 @@
+"""Grammar-constrained decoding for llama.cpp models, driven by llguidance.
+
+Why llguidance and not llama.cpp's GBNF or an outlines generator (numbers in the
+README, ``benchmarks/decode.py``): it computes a token mask in well under a
+millisecond, so constrained decoding runs at nearly raw speed; GBNF scans the
+whole vocabulary every token (0.25x to 0.55x raw), and outlines rebuilds its
+vocabulary index per generator and wraps base-model prompts in a foreign chat
+template.
+
+Two things are built once and shared:
+
+* the tokenizer index, per model file (about one second to build);
+* per (tokenizer, schema): a small pool of matchers, reset between calls, so a
+  call with a schema already used pays a reset instead of a grammar compile.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from smallagents.structured.schema import CompiledSchema
+
+if TYPE_CHECKING:
+    import llama_cpp
+    import llguidance
+
+
+class TokenMaskProcessor:
+    """A llama-cpp-python logits processor that allows only grammar-legal tokens.
+
+    llama-cpp-python calls it once per sampled token with every token so far
+    (prompt included). The first call marks where the prompt ends; each later call
+    feeds the tokens sampled since into the matcher, then masks the logits.
+    """
+
+    def __init__(self, matcher: llguidance.LLMatcher, n_vocab: int) -> None:
+        self.matcher = matcher
+        self._n_vocab = n_vocab
+        self._bitmask = np.zeros((n_vocab + 31) // 32, dtype=np.int32)
+        self._consumed: int | None = None
+
+    def __call__(self, input_ids: np.ndarray[Any, Any], scores: np.ndarray[Any, Any]) -> Any:
+        if self._consumed is None:
+            self._consumed = len(input_ids)
+        elif len(input_ids) > self._consumed:
+            for token in input_ids[self._consumed :]:
+                self.matcher.consume_token(int(token))
+            self._consumed = len(input_ids)
+        self.matcher.unsafe_compute_mask_ptr(self._bitmask.ctypes.data, self._bitmask.nbytes)
+        allowed = np.unpackbits(
+            self._bitmask.view(np.uint8), bitorder="little", count=self._n_vocab
+        ).view(bool)
+        kept = np.flatnonzero(allowed)
+        # Most steps allow a handful of tokens: copying those few out and back
+        # is cheaper than a boolean write across the whole (strided) vocabulary.
+        values = scores[kept]
+        scores.fill(-np.inf)
+        scores[kept] = values
+        return scores
+
+
+class GrammarEngine:
+    """Per-model constrained decoding: one tokenizer index, pooled matchers per schema."""
+
+    def __init__(self, tokenizer: llguidance.LLTokenizer, n_vocab: int) -> None:
+        self._tokenizer = tokenizer
+        self._n_vocab = n_vocab
+        self._idle: dict[str, list[llguidance.LLMatcher]] = {}
+        self._lock = threading.Lock()
+
+    def processor(self, schema: CompiledSchema) -> TokenMaskProcessor:
+        """A fresh processor for one call; give it back with :meth:`release`."""
+        import llguidance
+
+        with self._lock:
+            idle = self._idle.get(schema.fingerprint)
+            matcher = idle.pop() if idle else None
+        if matcher is None:
+            matcher = llguidance.LLMatcher(self._tokenizer, schema.grammar, log_level=0)
+            if matcher.is_error():
+                # validate_grammar passed at definition time; a tokenizer-specific
+                # failure is still a failure, never a silent fall back to any JSON.
+                from smallagents.errors import SchemaError
+
+                raise SchemaError(
+                    f"Schema {schema.name!r} failed to compile for this model: "
+                    f"{matcher.get_error()}",
+                    fix="simplify the schema (see the README's list of supported keywords).",
+                )
+        return TokenMaskProcessor(matcher, self._n_vocab)
+
+    def release(self, processor: TokenMaskProcessor, schema: CompiledSchema) -> None:
+        """Reset a processor's matcher and keep it for the next call on this schema."""
+        matcher = processor.matcher
+        if matcher.reset() and not matcher.is_error():
+            with self._lock:
+                self._idle.setdefault(schema.fingerprint, []).append(matcher)
+
+
+_tokenizers: dict[str, llguidance.LLTokenizer] = {}
+_tokenizers_lock = threading.Lock()
+
+
+def tokenizer_for(llm: llama_cpp.Llama, key: str) -> llguidance.LLTokenizer:
+    """The llguidance tokenizer of a loaded model, built once per model file."""
+    with _tokenizers_lock:
+        cached = _tokenizers.get(key)
+    if cached is not None:
+        return cached
+    from llguidance.llamacpp import lltokenizer_from_vocab
+
+    built = lltokenizer_from_vocab(llm._model.vocab, n_vocab=llm.n_vocab())
+    with _tokenizers_lock:
+        return _tokenizers.setdefault(key, built)

@@ -1,0 +1,252 @@
+"""Turn a user's schema (pydantic class, JSON Schema dict, or bundled name) into a checked contract.
+
+A :class:`CompiledSchema` is built once per schema and cached. Building it:
+
+1. resolves the schema to a JSON Schema dict and checks it against its metaschema;
+2. closes every object to extra keys unless the schema opens them itself;
+3. compiles it to an llguidance grammar with compact separators, so that the
+   grammar engine either expresses the schema fully or fails here, loudly, at
+   definition time (llguidance's ``lenient`` mode, which would silently drop
+   unknown keywords, stays off).
+
+Every output is validated afterwards with jsonschema too: grammar engines let
+some keywords through (llguidance does not enforce ``uniqueItems`` or ``format``
+everywhere), and a validated output is the only thing we hand back.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pydantic
+from jsonschema.exceptions import SchemaError as _JsonSchemaMetaError
+
+from smallagents.content import content_dir
+from smallagents.errors import SchemaError
+
+SchemaLike = type[pydantic.BaseModel] | Mapping[str, Any] | str
+
+# Compact JSON: a weak model given free whitespace fills its budget with spaces.
+GRAMMAR_OPTIONS: dict[str, Any] = {
+    "whitespace_flexible": False,
+    "item_separator": ",",
+    "key_separator": ":",
+    "lenient": False,
+}
+
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SUBSCHEMA_SINGLE = (
+    "items",
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+)
+_OPENING_KEYWORDS = ("additionalProperties", "patternProperties", "unevaluatedProperties")
+
+
+class RedFlag(Exception):
+    """An output that must be discarded and resampled, with the reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class CompiledSchema:
+    """A schema ready for constrained decoding and validation."""
+
+    name: str
+    json_schema: dict[str, Any]
+    grammar: str
+    fingerprint: str
+    model_class: type[pydantic.BaseModel] | None = None
+    _validator: Any = field(default=None, repr=False, compare=False)
+
+    def parse(self, text: str) -> Any:
+        """Parse and validate model output; raise :class:`RedFlag` if it is not acceptable."""
+        try:
+            data = json.loads(
+                text,
+                object_pairs_hook=_reject_duplicate_keys,
+                parse_constant=_reject_constant,
+            )
+        except RedFlag:
+            raise
+        except ValueError as error:
+            raise RedFlag(f"invalid JSON: {error}") from None
+        self.check(data)
+        if self.model_class is not None:
+            try:
+                return self.model_class.model_validate(data)
+            except pydantic.ValidationError as error:
+                first = error.errors()[0]
+                raise RedFlag(f"pydantic: {first['loc']}: {first['msg']}") from None
+        return data
+
+    def check(self, data: Any) -> None:
+        """Validate already-parsed data against the schema; raise :class:`RedFlag` if invalid."""
+        error = jsonschema.exceptions.best_match(self._validator.iter_errors(data))
+        if error is not None:
+            where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+            raise RedFlag(f"schema: at {where}: {error.message[:200]}")
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise RedFlag(f"invalid JSON: duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> float:
+    raise RedFlag(f"invalid JSON: {name} is not JSON")
+
+
+def close_objects(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy where every object schema forbids keys it does not declare.
+
+    An object that already says what to do with extra keys (``additionalProperties``,
+    ``patternProperties`` or ``unevaluatedProperties``) is left as it is.
+    """
+    closed = copy.deepcopy(schema)
+    _close_in_place(closed)
+    return closed
+
+
+def _close_in_place(node: Any) -> None:
+    if not isinstance(node, dict):
+        return
+    is_object = node.get("type") == "object" or "properties" in node
+    if is_object and not any(key in node for key in _OPENING_KEYWORDS):
+        node["additionalProperties"] = False
+    for key in _SUBSCHEMA_MAPS:
+        for child in (node.get(key) or {}).values():
+            _close_in_place(child)
+    for key in _SUBSCHEMA_LISTS:
+        for child in node.get(key) or ():
+            _close_in_place(child)
+    for key in _SUBSCHEMA_SINGLE:
+        child = node.get(key)
+        if isinstance(child, list):  # draft-4 style tuple "items"
+            for item in child:
+                _close_in_place(item)
+        else:
+            _close_in_place(child)
+
+
+def schema_path(name: str) -> Path:
+    """Path of a bundled schema file, by name (``"person"`` or ``"person.json"``)."""
+    stem = name.removesuffix(".json")
+    folder = content_dir("schemas")
+    path = folder / f"{stem}.json"
+    if not path.is_file() or "/" in stem or stem.startswith("."):
+        known = ", ".join(sorted(p.stem for p in folder.glob("*.json"))) or "none"
+        raise SchemaError(
+            f"Unknown schema name {name!r}; bundled schemas: {known}.",
+            fix="pass a pydantic model, a JSON Schema dict, or one of the bundled names.",
+        )
+    return path
+
+
+def _resolve(schema: SchemaLike) -> tuple[str, dict[str, Any], type[pydantic.BaseModel] | None]:
+    if isinstance(schema, type) and issubclass(schema, pydantic.BaseModel):
+        return schema.__name__, schema.model_json_schema(), schema
+    if isinstance(schema, str):
+        path = schema_path(schema)
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise SchemaError(
+                f"Schema file {path} is not valid JSON: {error}.",
+                fix="correct the file so that it holds one JSON Schema object.",
+            ) from None
+        return path.stem, loaded, None
+    if isinstance(schema, Mapping):
+        as_dict = json.loads(json.dumps(schema))  # a plain, JSON-only deep copy
+        return str(as_dict.get("title", "schema")), as_dict, None
+    raise SchemaError(
+        f"Expected a pydantic model class, a JSON Schema dict or a schema name; got "
+        f"{type(schema).__name__}.",
+        fix="pass e.g. schema=MyModel, schema={'type': 'object', ...} or schema='person'.",
+    )
+
+
+def _build(schema: SchemaLike) -> CompiledSchema:
+    import llguidance  # heavy native module: import on first use
+
+    name, raw, model_class = _resolve(schema)
+    if not isinstance(raw, dict):
+        raise SchemaError(
+            f"Schema {name!r} must be a JSON object, got {type(raw).__name__}.",
+            fix="wrap the schema in an object such as {'type': 'object', ...}.",
+        )
+    draft = jsonschema.Draft202012Validator
+    validator_class = jsonschema.validators.validator_for(raw, default=draft)
+    try:
+        validator_class.check_schema(raw)
+    except _JsonSchemaMetaError as error:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        raise SchemaError(
+            f"Schema {name!r} is not a valid JSON Schema: at {where}: {error.message}.",
+            fix="correct the schema so that it validates against its JSON Schema metaschema.",
+        ) from None
+    closed = close_objects(raw)
+    grammar = llguidance.LLMatcher.grammar_from_json_schema(closed, defaults=GRAMMAR_OPTIONS)
+    is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar)
+    if is_error:
+        raise SchemaError(
+            f"Schema {name!r} cannot be expressed as a grammar: {messages[0]}",
+            fix="remove or rewrite the unsupported keyword; the grammar engine never loosens "
+            "a schema silently.",
+        )
+    canonical = json.dumps(closed, sort_keys=True, separators=(",", ":"))
+    return CompiledSchema(
+        name=name,
+        json_schema=closed,
+        grammar=grammar,
+        fingerprint=hashlib.sha256(canonical.encode()).hexdigest()[:16],
+        model_class=model_class,
+        _validator=validator_class(closed, format_checker=validator_class.FORMAT_CHECKER),
+    )
+
+
+_cache: dict[Any, CompiledSchema] = {}
+_cache_lock = threading.Lock()
+
+
+def compile_schema(schema: SchemaLike | CompiledSchema) -> CompiledSchema:
+    """Build (or fetch from the cache) the compiled form of a schema."""
+    if isinstance(schema, CompiledSchema):
+        return schema
+    if isinstance(schema, Mapping):
+        key: Any = ("dict", json.dumps(schema, sort_keys=True, default=str))
+    elif isinstance(schema, str):
+        key = ("name", schema)
+    else:
+        key = ("class", schema)
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    built = _build(schema)
+    with _cache_lock:
+        _cache[key] = built
+    return built
