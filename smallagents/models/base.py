@@ -59,6 +59,15 @@ class Generation:
     seed: int | None = None
 
 
+RESAMPLE_TEMPERATURE = 0.7
+
+
+def _attempt_temperature(temperature: float, attempt_number: int) -> float:
+    if attempt_number > 1 and temperature <= 0:
+        return RESAMPLE_TEMPERATURE
+    return temperature
+
+
 class Model(ABC):
     """A language model that answers prompts, optionally constrained to a schema."""
 
@@ -88,7 +97,9 @@ class Model(ABC):
                 red flag when a schema is given.
             temperature: 0 decodes greedily.
             seed: sampling seed of the first attempt; attempt ``i`` uses ``seed + i``.
-                ``None`` draws one.
+                ``None`` draws one. A greedy call (``temperature=0``) that was
+                red-flagged resamples at :data:`RESAMPLE_TEMPERATURE`, since greedy
+                decoding would only repeat the rejected answer.
             stop: strings that end the answer (ignored with a schema, where the
                 grammar decides the end).
             attempts: how many samples to draw before giving up on a schema.
@@ -109,12 +120,13 @@ class Model(ABC):
         try:
             for attempt in retrying:
                 with attempt:
-                    attempt_seed = first_seed + attempt.retry_state.attempt_number - 1
+                    number = attempt.retry_state.attempt_number
+                    attempt_seed = first_seed + number - 1
                     completion = self._complete(
                         prompt,
                         schema=compiled,
                         max_tokens=max_tokens,
-                        temperature=temperature,
+                        temperature=_attempt_temperature(temperature, number),
                         seed=attempt_seed,
                         stop=None if compiled else stop,
                     )

@@ -131,8 +131,8 @@ class OpenAIModel(Model):
             ) from None
         return Completion(
             text=text,
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
+            prompt_tokens=_token_count(usage, "prompt_tokens"),
+            completion_tokens=_token_count(usage, "completion_tokens"),
             finish_reason="length" if finish == "length" else "stop",
             seconds=seconds,
         )
@@ -141,7 +141,10 @@ class OpenAIModel(Model):
     def structured_mode(self) -> StructuredMode:
         """How this endpoint is asked for JSON, after detection."""
         if self._mode == "auto":
-            self._mode = self._detect_mode()
+            detected = self._detect_mode()
+            if detected is None:  # not reachable now: guess for this call, ask again next time
+                return "json_schema"
+            self._mode = detected
         return self._mode
 
     def _response_format(self, schema: CompiledSchema) -> dict[str, Any] | None:
@@ -159,11 +162,14 @@ class OpenAIModel(Model):
             }
         return None
 
-    def _detect_mode(self) -> StructuredMode:
+    def _detect_mode(self) -> StructuredMode | None:
         try:
             listing = self._get("/models")
             owners = {str(item.get("owned_by", "")) for item in listing.get("data", [])}
-        except (EndpointError, AttributeError, TypeError):
+        except EndpointError as error:
+            # A server that cannot be reached now says nothing about what it is.
+            return None if _is_transient(error) else "json_schema"
+        except (AttributeError, TypeError):
             return "json_schema"
         # llama-cpp-python's server reports owned_by "me" and honours only json_object.
         return "json_object" if "me" in owners else "json_schema"
@@ -236,6 +242,15 @@ def _is_transient(error: BaseException) -> bool:
     if not isinstance(error, EndpointError):
         return False
     return error.status is None or error.status in _RETRIABLE_STATUS
+
+
+def _token_count(usage: Any, key: str) -> int:
+    """A count from ``usage``; 0 where the server gives none (null, missing, nonsense)."""
+    value = usage.get(key) if isinstance(usage, dict) else None
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _schema_name(schema: CompiledSchema) -> str:

@@ -9,8 +9,10 @@ two threads that another worker keeps busy (FACTS.md: 16x slower).
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
+import weakref
 from typing import Any
 
 from smallagents.models.base import Model
@@ -45,6 +47,7 @@ class ModelPool:
         self.threads = threads or default_threads()
         self._models: dict[tuple[str, tuple[tuple[str, Any], ...]], Model] = {}
         self._lock = threading.Lock()
+        _open_pools.add(self)
 
     def load(self, spec: str | None = None, **options: Any) -> Model:
         """Return the pool's instance for ``spec`` and ``options``, loading it on first use."""
@@ -85,6 +88,17 @@ class ModelPool:
 
     def __len__(self) -> int:
         return len(self._models)
+
+
+_open_pools: weakref.WeakSet[ModelPool] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_pools() -> None:
+    # llama.cpp models freed by the garbage collector during interpreter shutdown
+    # print tracebacks (their C library is already unloaded); close them first.
+    for pool in list(_open_pools):
+        pool.close()
 
 
 _thread_pools = threading.local()

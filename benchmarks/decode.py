@@ -1,0 +1,198 @@
+"""Decode benchmark: constrained JSON against raw decoding, per-call costs, prefix reuse.
+
+Run ``python benchmarks/decode.py`` (``--quick`` for fewer rounds, ``--json`` for a
+machine-readable line). Every figure is a ratio or a cost measured in this one
+run, so a noisy shared machine moves both sides together. Targets (issue 2):
+
+* constrained / raw decode throughput for the same tokens        >= 0.95
+* fixed cost per call, schema already used                       <= 10 ms
+* fixed cost per call, first use of a new schema                 <= 150 ms
+* five samples of one prompt / (one prefill + five decodes)       <= 1.0 (+ noise)
+
+For the README's "Why llguidance" table it also measures, where installed,
+llama.cpp's own GBNF grammar and an outlines generator on the same prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from typing import Any
+
+from smallagents import compile_schema, load_model
+from smallagents.models.llama import LlamaModel
+
+PROMPT = "Invent one fictional person. Give their name, age, occupation and up to three hobbies."
+SCHEMA = "person"
+
+
+def _new_schema(index: int) -> dict[str, Any]:
+    """A schema never seen before (defeats every cache), of the demo's size."""
+    return {
+        "title": f"Fresh{index}",
+        "type": "object",
+        "properties": {
+            f"name_{index}": {"type": "string", "maxLength": 30},
+            "score": {"type": "integer", "minimum": 0, "maximum": 100 + index},
+            "tags": {"type": "array", "items": {"enum": ["a", "b", f"c{index}"]}, "maxItems": 3},
+        },
+        "required": [f"name_{index}", "score", "tags"],
+    }
+
+
+def _long_prompt(model: LlamaModel) -> str:
+    examples = "\n".join(
+        f"Example {i}: a {20 + i}-year-old {job} named Person{i} who likes {hobby}."
+        for i, (job, hobby) in enumerate(
+            [("teacher", "chess"), ("farmer", "fishing"), ("doctor", "running")] * 12
+        )
+    )
+    return f"{examples}\n\n{PROMPT}"
+
+
+def measure(alias: str, rounds: int) -> dict[str, float]:
+    model = load_model(alias)
+    assert isinstance(model, LlamaModel)
+    llm = model._llm
+    compile_schema(SCHEMA)
+    model.generate(PROMPT, schema=SCHEMA, max_tokens=160, seed=0)  # builds the tokenizer index
+
+    # 1. Throughput: alternate constrained and raw decoding of the same length.
+    tokens = model.tokenize(model.render(PROMPT))
+    constrained_tokens = constrained_seconds = raw_tokens = raw_seconds = 0.0
+    overheads: list[float] = []
+    for i in range(rounds):
+        started = time.perf_counter()
+        generation = model.generate(PROMPT, schema=SCHEMA, max_tokens=160, temperature=0.7, seed=i)
+        overheads.append(time.perf_counter() - started - generation.seconds)
+        constrained_tokens += generation.completion_tokens
+        constrained_seconds += generation.seconds
+        started = time.perf_counter()
+        raw = llm.create_completion(
+            tokens, max_tokens=generation.completion_tokens, temperature=0.7, seed=i
+        )
+        raw_seconds += time.perf_counter() - started
+        raw_tokens += raw["usage"]["completion_tokens"]
+    constrained_rate = constrained_tokens / constrained_seconds
+    raw_rate = raw_tokens / raw_seconds
+
+    # 2. First use of a schema: compile, grammar check, matcher for this tokenizer.
+    first_use: list[float] = []
+    for i in range(max(3, rounds // 2)):
+        fresh = _new_schema(i + 1000 * rounds + hash(alias) % 997)
+        started = time.perf_counter()
+        generation = model.generate(PROMPT, schema=fresh, max_tokens=120, seed=i)
+        first_use.append(time.perf_counter() - started - generation.seconds)
+
+    # 3. Five samples of one long prompt against one prefill plus five decodes.
+    long_prompt = _long_prompt(model)
+    long_tokens = model.tokenize(model.render(long_prompt))
+    decoy = model.tokenize(model.render("Decoy. " + long_prompt))
+    started = time.perf_counter()
+    llm.create_completion(decoy, max_tokens=1)  # a full prefill of the same length
+    prefill = time.perf_counter() - started
+    llm.create_completion(tokens, max_tokens=1)  # evict: the next call must prefill
+    five_total = 0.0
+    five_tokens = 0
+    for seed in range(5):
+        started = time.perf_counter()
+        generation = model.generate(
+            long_prompt, schema=SCHEMA, max_tokens=160, temperature=0.9, seed=seed
+        )
+        five_total += time.perf_counter() - started
+        five_tokens += generation.completion_tokens
+    five_expected = prefill + five_tokens / constrained_rate
+
+    result = {
+        "raw_tok_s": raw_rate,
+        "constrained_tok_s": constrained_rate,
+        "throughput_ratio": constrained_rate / raw_rate,
+        "fixed_cost_ms_cached": 1000 * statistics.median(overheads),
+        "fixed_cost_ms_first_use": 1000 * statistics.median(first_use),
+        "prompt_tokens_long": float(len(long_tokens)),
+        "prefill_s": prefill,
+        "five_samples_ratio": five_total / five_expected,
+        "five_samples_without_reuse_ratio": (5 * prefill + five_tokens / constrained_rate)
+        / five_expected,
+    }
+    result.update(_alternatives(model, tokens, rounds))
+    return result
+
+
+def _alternatives(model: LlamaModel, tokens: list[int], rounds: int) -> dict[str, float]:
+    """GBNF and outlines on the same prompt: speed relative to raw, and validity."""
+    from llama_cpp import LlamaGrammar
+
+    schema = compile_schema(SCHEMA)
+    llm = model._llm
+    out: dict[str, float] = {}
+    grammar = LlamaGrammar.from_json_schema(json.dumps(schema.json_schema), verbose=False)
+    rate_tokens = rate_seconds = valid = 0.0
+    for i in range(rounds):
+        started = time.perf_counter()
+        raw = llm.create_completion(
+            tokens, max_tokens=160, temperature=0.7, seed=i, grammar=grammar
+        )
+        rate_seconds += time.perf_counter() - started
+        rate_tokens += raw["usage"]["completion_tokens"]
+        valid += _is_valid(schema, raw["choices"][0]["text"])
+    out["gbnf_tok_s"] = rate_tokens / rate_seconds
+    out["gbnf_valid_share"] = valid / rounds
+    try:
+        import outlines
+        from outlines.types import JsonSchema
+    except ImportError:
+        return out
+    text_prompt = model.render(PROMPT)
+    build: list[float] = []
+    rate_tokens = rate_seconds = valid = 0.0
+    for i in range(max(2, rounds // 2)):
+        started = time.perf_counter()
+        generator = outlines.Generator(
+            outlines.from_llamacpp(llm, chat_mode=False),
+            JsonSchema(json.dumps(schema.json_schema)),
+            backend="llguidance",
+        )
+        build.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        text = generator(text_prompt, max_tokens=160, temperature=0.7, seed=i)
+        rate_seconds += time.perf_counter() - started
+        rate_tokens += len(llm.tokenize(text.encode(), add_bos=False))
+        valid += _is_valid(schema, text)
+    out["outlines_build_s"] = statistics.median(build)
+    out["outlines_tok_s_incl_prefill"] = rate_tokens / rate_seconds
+    out["outlines_valid_share"] = valid / max(2, rounds // 2)
+    return out
+
+
+def _is_valid(schema: Any, text: str) -> float:
+    try:
+        schema.parse(text)
+    except Exception:
+        return 0.0
+    return 1.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--models", default="default,gemma-270m", help="comma-separated specs")
+    args = parser.parse_args()
+    rounds = 4 if args.quick else 10
+    results = {alias: measure(alias, rounds) for alias in args.models.split(",")}
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    for alias, figures in results.items():
+        print(f"== {alias}")
+        for key, value in figures.items():
+            print(f"  {key:34s} {value:10.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
