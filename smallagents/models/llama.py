@@ -2,10 +2,14 @@
 
 Three measured facts shape this module (see FACTS.md and ``benchmarks/decode.py``):
 
-* one thread per instance: on two busy cores, two threads fell 16x, while two
-  single-thread instances in two Python threads ran 1.9x one (ctypes drops the GIL);
-* back-to-back calls with the same prompt reuse its prefill automatically, so the
-  votes on one prompt pay for the prompt once; nothing here resets the cache;
+* threads: alone on 2 cores, 2 threads decode 1.7x faster than 1 (102 against 59
+  tok/s), but with the other core busy 2 threads fell to 39 tok/s (and to 3 in one
+  run) while 1 thread held 59. So the pool gives each instance cores // workers
+  threads, and a job runs one single-thread worker per core; OpenMP's passive
+  waiting is no cure (32 tok/s alone);
+* back-to-back calls with the same prompt reuse its prefill, so the votes on one
+  prompt pay for the prompt once; prompts are evaluated in fixed segments so that
+  reuse never changes an answer (see :func:`prefill_segments`);
 * a base model has no chat template, and wrapping its prompt in a foreign one
   ruins few-shot accuracy, so messages for it are joined as plain text.
 """
@@ -28,12 +32,6 @@ from smallagents.structured.schema import CompiledSchema
 
 if TYPE_CHECKING:
     import llama_cpp
-
-# llama.cpp's OpenMP threads spin while they wait. When another process holds a
-# core, a spinning two-thread decode collapsed from ~100 to 3 tok/s here; passive
-# waiting kept 48 tok/s. It must be set before llama.cpp's library loads, and a
-# value the user set wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_N_CTX = 4096
