@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from smallagents.errors import (
+    ContentError,
     ContextOverflowError,
     DownloadError,
     EndpointError,
@@ -16,12 +17,18 @@ from smallagents.errors import (
     ModelFileError,
     ModelSpecError,
     ModelUnavailableError,
+    RoleDefinitionError,
+    RoleInputError,
+    RoleUnresolvedError,
     SchemaError,
     SmallAgentsError,
     StructuredOutputError,
     UsageError,
 )
 from smallagents.models import Generation, Message, Model, ModelPool, Prompt, load_model
+from smallagents.prompts import Example
+from smallagents.role import EscalationPolicy, Role, RoleSpec, VotingPolicy, role
+from smallagents.run import EscalationBudget, Price, RoleRecord, Run
 from smallagents.structured import CompiledSchema, compile_schema
 
 try:
@@ -31,9 +38,13 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = [
     "CompiledSchema",
+    "ContentError",
     "ContextOverflowError",
     "DownloadError",
     "EndpointError",
+    "EscalationBudget",
+    "EscalationPolicy",
+    "Example",
     "Generation",
     "GenerationError",
     "Message",
@@ -42,12 +53,22 @@ __all__ = [
     "ModelPool",
     "ModelSpecError",
     "ModelUnavailableError",
+    "Price",
     "Prompt",
+    "Role",
+    "RoleDefinitionError",
+    "RoleInputError",
+    "RoleRecord",
+    "RoleSpec",
+    "RoleUnresolvedError",
+    "Run",
     "SchemaError",
     "SmallAgentsError",
     "StructuredOutputError",
     "UsageError",
+    "VotingPolicy",
     "__version__",
     "compile_schema",
     "load_model",
+    "role",
 ]

@@ -6,14 +6,18 @@
     ├── UsageError                   the caller can fix it (exit code 2 in the CLI)
     │   ├── ModelSpecError           unknown scheme or malformed model spec
     │   ├── ModelFileError           missing model file, or a file that is not GGUF
-    │   └── SchemaError              invalid JSON Schema, unknown schema name, or a
-    │                                schema the grammar engine cannot express
+    │   ├── SchemaError              invalid JSON Schema, unknown schema name, or a
+    │   │                            schema the grammar engine cannot express
+    │   ├── RoleDefinitionError      a role defined wrong (caught when it is defined)
+    │   ├── RoleInputError           a role called with missing or ill-typed inputs
+    │   └── ContentError             a roles/graphs source that cannot be loaded
     ├── ModelUnavailableError        the model cannot be reached right now (exit code 3)
     │   ├── DownloadError            an ``hf:`` download failed (offline, no such file)
     │   └── EndpointError            an HTTP endpoint refused, failed or answered garbage
     └── GenerationError              a model ran but gave no usable answer (exit code 4)
         ├── ContextOverflowError     the prompt does not fit the model's context
-        └── StructuredOutputError    every attempt was red-flagged (invalid, truncated)
+        ├── StructuredOutputError    every attempt was red-flagged (invalid, truncated)
+        └── RoleUnresolvedError      neither the small models nor the fallback settled it
 
 Every message is one line: what was expected, what came, and how to fix it. The
 structured fields (``role``, ``attempts``, ``last_output`` ...) are kept on the
@@ -70,6 +74,32 @@ class SchemaError(UsageError):
     """A schema that is invalid, unknown, or cannot be turned into a grammar."""
 
     code = "schema"
+
+
+class RoleDefinitionError(UsageError):
+    """A role whose definition is wrong: found when it is defined, not when it runs."""
+
+    code = "role_definition"
+
+    def __init__(self, role: str, problem: str, *, fix: str) -> None:
+        self.role = role
+        super().__init__(f"Role {role!r}: {problem}.", fix=fix)
+
+
+class RoleInputError(UsageError):
+    """A role called with inputs that do not match its parameters."""
+
+    code = "role_input"
+
+    def __init__(self, role: str, problem: str, *, fix: str) -> None:
+        self.role = role
+        super().__init__(f"Role {role!r} input: {problem}.", fix=fix)
+
+
+class ContentError(UsageError):
+    """A module, file or folder of roles or graphs that cannot be loaded."""
+
+    code = "content"
 
 
 class ModelUnavailableError(SmallAgentsError):
@@ -144,7 +174,13 @@ class StructuredOutputError(GenerationError):
         red_flags: Sequence[str],
         last_output: str,
         role: str | None = None,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        seconds: float = 0.0,
     ) -> None:
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+        self.seconds = seconds
         self.model = model
         self.schema_name = schema_name
         self.attempts = attempts
@@ -157,4 +193,25 @@ class StructuredOutputError(GenerationError):
             f"{who} gave no valid {schema_name} in {attempts} attempt(s); "
             f"last red flag: {last}; last output: {last_output[:120]!r}.",
             fix="raise attempts or max_tokens, simplify the schema, or set a fallback model.",
+        )
+
+
+class RoleUnresolvedError(GenerationError):
+    """A role call that neither the small models nor a fallback could settle.
+
+    ``record`` is the full :class:`~smallagents.run.RoleRecord`, with the vote
+    leader (if any) as its ``value``.
+    """
+
+    code = "role_unresolved"
+    escalatable = False
+
+    def __init__(self, record: object, *, role: str, reason: str, detail: str) -> None:
+        self.record = record
+        self.role = role
+        self.reason = reason
+        super().__init__(
+            f"Role {role!r} unresolved ({reason}): {detail}.",
+            fix="set fallback= to a larger model, raise the escalation budget, or use "
+            "role.invoke() to keep the unresolved record.",
         )

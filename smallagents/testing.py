@@ -48,8 +48,10 @@ class ScriptedModel(Model):
         *,
         name: str = "scripted",
         repeat_last: bool = False,
+        chat: bool = True,
     ) -> None:
         self.name = name
+        self.chat = chat
         self._script = list(script)
         self._repeat_last = repeat_last
         self.calls: list[ScriptedCall] = []

@@ -72,6 +72,8 @@ class Model(ABC):
     """A language model that answers prompts, optionally constrained to a schema."""
 
     name: str
+    chat: bool = True
+    """Whether prompts are chat messages (False: plain completion text, a base model)."""
 
     def generate(
         self,
@@ -141,6 +143,9 @@ class Model(ABC):
                 red_flags=spent.red_flags,
                 last_output=spent.last_text,
                 role=role,
+                prompt_tokens=spent.prompt_tokens,
+                completion_tokens=spent.completion_tokens,
+                seconds=spent.seconds,
             ) from None
         return Generation(
             text=completion.text,

@@ -165,6 +165,11 @@ class LlamaModel(Model):
         self._last_prompt: list[int] = []
 
     @property
+    def chat(self) -> bool:  # type: ignore[override]
+        """Roles send messages to a model with a chat template, plain text otherwise."""
+        return self._formatter is not None
+
+    @property
     def has_chat_template(self) -> bool:
         """Whether chat messages are rendered with the model's own template."""
         return self._formatter is not None

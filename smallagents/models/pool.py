@@ -46,11 +46,20 @@ class ModelPool:
     def __init__(self, *, threads: int | None = None) -> None:
         self.threads = threads or default_threads()
         self._models: dict[tuple[str, tuple[tuple[str, Any], ...]], Model] = {}
+        self._named: dict[str, Model] = {}
         self._lock = threading.Lock()
         _open_pools.add(self)
 
+    def register(self, name: str, model: Model) -> None:
+        """Serve ``model`` for the spec ``name`` (a custom backend, or a fake in tests)."""
+        with self._lock:
+            self._named[name] = model
+
     def load(self, spec: str | None = None, **options: Any) -> Model:
         """Return the pool's instance for ``spec`` and ``options``, loading it on first use."""
+        named = self._named.get(spec or "default")
+        if named is not None and not options:
+            return named
         parsed = parse_spec(spec)
         key = (f"{parsed.kind}:{parsed.target}#{parsed.detail}", tuple(sorted(options.items())))
         with self._lock:

@@ -1,0 +1,195 @@
+"""A run: the models it uses, its escalation budget, and the ledger of every role call.
+
+A :class:`Run` is passed explicitly (``role.run(..., run=run)``, or by the graph
+runtime) rather than kept in a global, so two jobs in one process never share a
+budget or a ledger. Each :class:`RoleRecord` says what one role call produced and
+what it cost; :meth:`Run.summary` adds them up per role and for the run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from smallagents.models.base import Generation
+from smallagents.models.pool import ModelPool, thread_pool
+
+RecordStatus = Literal["ok", "escalated", "unresolved"]
+EscalationReason = Literal["schema_failure", "undecided", "low_margin", "unsure", "model_error"]
+
+
+@dataclass(frozen=True)
+class RoleRecord:
+    """Everything one role call produced.
+
+    Attributes:
+        role: the role's name.
+        value: the accepted answer; for ``unresolved``, the best the small models
+            had (the vote leader), or ``None``.
+        status: ``ok`` (small models settled it), ``escalated`` (the fallback
+            answered) or ``unresolved`` (nobody could; kept, never dropped).
+        model: the model whose answer was accepted (or last tried).
+        escalation_reason: why the request left the small models, if it did.
+        generations: every valid generation drawn, fallback included.
+        votes: vote counts per answer key, when the role votes.
+        samples: draws made, red-flagged ones included.
+        red_flags: reasons of the discarded draws.
+        decided: whether the vote (or the single sample) settled the answer.
+        margin: the winner's lead over the runner-up.
+        prompt_tokens, completion_tokens, seconds: summed over every draw.
+        cost: money spent, for models with a price set on the run.
+    """
+
+    role: str
+    value: Any
+    status: RecordStatus
+    model: str
+    escalation_reason: EscalationReason | None = None
+    detail: str = ""
+    generations: tuple[Generation, ...] = ()
+    votes: Mapping[str, int] = field(default_factory=dict)
+    samples: int = 0
+    red_flags: tuple[str, ...] = ()
+    decided: bool = True
+    margin: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    cost: float = 0.0
+
+    @property
+    def escalated(self) -> bool:
+        """Whether the request was sent to the fallback model (and it answered)."""
+        return self.status == "escalated"
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the record holds an accepted answer."""
+        return self.status != "unresolved"
+
+
+@dataclass(frozen=True)
+class EscalationBudget:
+    """A cap on escalations in one run: a count, a share of role calls, or both."""
+
+    max_count: int | None = None
+    max_share: float | None = None
+
+    def allows(self, escalations: int, calls: int) -> bool:
+        """Whether one more escalation fits, with ``calls`` role calls made so far."""
+        if self.max_count is not None and escalations >= self.max_count:
+            return False
+        return self.max_share is None or escalations + 1 <= self.max_share * max(calls, 1)
+
+
+@dataclass(frozen=True)
+class Price:
+    """Money per million tokens, for an endpoint model."""
+
+    input_per_million: float
+    output_per_million: float
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """Cost of one call."""
+        return (
+            prompt_tokens * self.input_per_million + completion_tokens * self.output_per_million
+        ) / 1_000_000
+
+
+class Run:
+    """The state one job shares among its role calls."""
+
+    def __init__(
+        self,
+        *,
+        pool: ModelPool | None = None,
+        budget: EscalationBudget | None = None,
+        prices: Mapping[str, Price] | None = None,
+    ) -> None:
+        """Args:
+        pool: where models are loaded (default: the calling thread's pool).
+        budget: the escalation cap (default: none).
+        prices: money per model name (a model's ``name``, e.g. ``openai:URL#MODEL``).
+        """
+        self.pool = pool
+        self.budget = budget or EscalationBudget()
+        self.prices = dict(prices or {})
+        self.records: list[RoleRecord] = []
+        self._escalations = 0
+        self._lock = threading.Lock()
+
+    def models(self) -> ModelPool:
+        """The pool to load models from."""
+        return self.pool or thread_pool()
+
+    def reserve_escalation(self) -> bool:
+        """Take one escalation from the budget; False if it is spent."""
+        with self._lock:
+            if not self.budget.allows(self._escalations, len(self.records) + 1):
+                return False
+            self._escalations += 1
+            return True
+
+    def cost_of(self, generation: Generation) -> float:
+        """Money spent on one generation (0 for models without a price)."""
+        price = self.prices.get(generation.model)
+        return price.cost(generation.prompt_tokens, generation.completion_tokens) if price else 0.0
+
+    def add(self, record: RoleRecord) -> None:
+        """Append a record to the ledger."""
+        with self._lock:
+            self.records.append(record)
+
+    @property
+    def escalations(self) -> int:
+        """Escalations taken from the budget so far."""
+        return self._escalations
+
+    def summary(self) -> dict[str, Any]:
+        """Totals per role and for the run: validity, escalation, latency, tokens, cost."""
+        with self._lock:
+            records = list(self.records)
+        per_role: dict[str, Any] = {}
+        for name in sorted({r.role for r in records}):
+            per_role[name] = _stats([r for r in records if r.role == name])
+        totals = _stats(records)
+        resolved = sum(r.resolved for r in records)
+        totals["cost_per_resolved"] = totals["cost"] / resolved if resolved else None
+        return {"run": totals, "roles": per_role}
+
+
+def _stats(records: list[RoleRecord]) -> dict[str, Any]:
+    samples = sum(r.samples for r in records)
+    red_flags = sum(len(r.red_flags) for r in records)
+    latencies = sorted(r.seconds for r in records)
+    return {
+        "calls": len(records),
+        "resolved": sum(r.resolved for r in records),
+        "escalated": sum(r.escalated for r in records),
+        "unresolved": sum(not r.resolved for r in records),
+        "escalation_rate": _share(sum(r.escalation_reason is not None for r in records), records),
+        "samples": samples,
+        "red_flags": red_flags,
+        "schema_validity": (samples - red_flags) / samples if samples else None,
+        "prompt_tokens": sum(r.prompt_tokens for r in records),
+        "completion_tokens": sum(r.completion_tokens for r in records),
+        "seconds": sum(latencies),
+        "p50_seconds": _quantile(latencies, 0.50),
+        "p95_seconds": _quantile(latencies, 0.95),
+        "cost": sum(r.cost for r in records),
+    }
+
+
+def _share(count: int, records: list[RoleRecord]) -> float | None:
+    return count / len(records) if records else None
+
+
+def _quantile(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[round(q * 100) - 1]
