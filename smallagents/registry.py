@@ -1,0 +1,136 @@
+"""Finding roles and graphs: built-in ones in ``roles/`` and ``graphs/``, a user's anywhere.
+
+A source is a module name (``mypackage.roles``), a ``.py`` file, or a folder of
+them. Files are loaded by path under a private module name, the same way for our
+bundled content as for a user's: the runtime never imports ``roles`` or ``graphs``
+as packages. Every public object of the wanted type in a source is registered
+under its ``name``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+from smallagents.content import ContentKind, content_dir
+from smallagents.errors import ContentError, SmallAgentsError
+from smallagents.role import Role
+
+T = TypeVar("T")
+
+_loaded: dict[Path, ModuleType] = {}
+
+
+def load_module(source: str | Path) -> list[ModuleType]:
+    """Load a module name, a ``.py`` file, or every ``.py`` file of a folder.
+
+    Raises:
+        ContentError: the source does not exist, or loading it failed.
+    """
+    path = Path(source)
+    if path.is_dir():
+        return [
+            _load_file(file) for file in sorted(path.glob("*.py")) if not file.name.startswith("_")
+        ]
+    if path.suffix == ".py":
+        if not path.is_file():
+            raise ContentError(f"File {path} does not exist.", fix="check the path.")
+        return [_load_file(path)]
+    if isinstance(source, str) and source.replace(".", "").replace("_", "").isalnum():
+        try:
+            return [importlib.import_module(source)]
+        except ImportError as error:
+            raise ContentError(
+                f"Cannot import module {source!r}: {error}.",
+                fix="pass an importable module name, a .py file or a folder.",
+            ) from None
+    raise ContentError(
+        f"{source!r} is neither a folder, a .py file nor a module name.",
+        fix="pass an importable module name, a .py file or a folder.",
+    )
+
+
+def _load_file(path: Path) -> ModuleType:
+    path = path.resolve()
+    if path in _loaded:
+        return _loaded[path]
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
+    module_name = f"smallagents_content_{path.stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ContentError(f"Cannot load {path}.", fix="pass a Python source file.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # pydantic and dataclasses look their module up
+    try:
+        spec.loader.exec_module(module)
+    except SmallAgentsError:
+        del sys.modules[module_name]
+        raise
+    except Exception as error:
+        del sys.modules[module_name]
+        raise ContentError(
+            f"Loading {path} failed: {type(error).__name__}: {error}.",
+            fix="run the file with python to see the full traceback.",
+        ) from None
+    _loaded[path] = module
+    return module
+
+
+def collect(modules: Iterable[ModuleType], kind: type[T]) -> dict[str, T]:
+    """Every public object of type ``kind`` in ``modules``, by its ``name``."""
+    found: dict[str, T] = {}
+    for module in modules:
+        for attribute, value in vars(module).items():
+            if attribute.startswith("_"):
+                continue
+            if isinstance(value, type) and issubclass(value, kind) and hasattr(value, "spec"):
+                value = value()  # a Role subclass: its default instance
+            if isinstance(value, kind):
+                name = getattr(value, "name", attribute)
+                found.setdefault(name, value)
+    return found
+
+
+def load_roles(*sources: str | Path) -> dict[str, Role]:
+    """Roles from module names, files or folders (later sources win on a name clash)."""
+    roles: dict[str, Role] = {}
+    for source in sources:
+        roles.update(collect(load_module(source), Role))
+    return roles
+
+
+def builtin(kind: ContentKind, type_: type[T]) -> dict[str, T]:
+    """The bundled objects of one kind (``roles`` or ``graphs``)."""
+    return collect(load_module(content_dir(kind)), type_)
+
+
+def builtin_roles() -> dict[str, Role]:
+    """The roles in the bundled ``roles/`` folder."""
+    return builtin("roles", Role)
+
+
+def find_role(name: str, *sources: str | Path) -> Role:
+    """A role by name, from ``sources`` first, then the built-in ones.
+
+    Raises:
+        ContentError: no role has that name.
+    """
+    roles = {**builtin_roles(), **load_roles(*sources)}
+    if name not in roles:
+        raise ContentError(
+            f"No role named {name!r}; known roles: {', '.join(sorted(roles)) or 'none'}.",
+            fix="check the name, or pass --roles with the module, file or folder that defines it.",
+        )
+    return roles[name]
+
+
+def describe(value: Any) -> str:
+    """A one-line description of a role or graph, for listings."""
+    spec = getattr(value, "spec", None)
+    return getattr(spec, "description", "") or (getattr(value, "__doc__", "") or "").strip()
