@@ -14,9 +14,12 @@ from smallagents.errors import (
     DownloadError,
     EndpointError,
     GenerationError,
+    GraphDefinitionError,
+    GraphInputError,
     ModelFileError,
     ModelSpecError,
     ModelUnavailableError,
+    RecursionLimitError,
     RoleDefinitionError,
     RoleInputError,
     RoleUnresolvedError,
@@ -25,8 +28,10 @@ from smallagents.errors import (
     StructuredOutputError,
     UsageError,
 )
+from smallagents.graph import END, START, CompiledGraph, Graph
 from smallagents.models import Generation, Message, Model, ModelPool, Prompt, load_model
 from smallagents.prompts import Example
+from smallagents.registry import load_graphs, load_roles
 from smallagents.role import EscalationPolicy, Role, RoleSpec, VotingPolicy, role
 from smallagents.run import EscalationBudget, Price, RoleRecord, Run
 from smallagents.structured import CompiledSchema, compile_schema
@@ -37,6 +42,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0"
 
 __all__ = [
+    "END",
+    "START",
+    "CompiledGraph",
     "CompiledSchema",
     "ContentError",
     "ContextOverflowError",
@@ -47,6 +55,9 @@ __all__ = [
     "Example",
     "Generation",
     "GenerationError",
+    "Graph",
+    "GraphDefinitionError",
+    "GraphInputError",
     "Message",
     "Model",
     "ModelFileError",
@@ -55,6 +66,7 @@ __all__ = [
     "ModelUnavailableError",
     "Price",
     "Prompt",
+    "RecursionLimitError",
     "Role",
     "RoleDefinitionError",
     "RoleInputError",
@@ -69,6 +81,8 @@ __all__ = [
     "VotingPolicy",
     "__version__",
     "compile_schema",
+    "load_graphs",
     "load_model",
+    "load_roles",
     "role",
 ]

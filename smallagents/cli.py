@@ -7,9 +7,12 @@ class in :mod:`smallagents.errors` (2 usage, 3 model unavailable, 4 generation);
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +20,7 @@ from rich.table import Table
 
 from smallagents import __version__
 from smallagents.errors import SmallAgentsError
+from smallagents.jobs.command import run_command
 
 app = typer.Typer(
     name="smallagents",
@@ -111,8 +115,82 @@ def models() -> None:
     )
 
 
-def run() -> None:  # pragma: no cover - console entry point wrapper
-    app()
+def _guarded(command: Callable[..., Any]) -> Callable[..., None]:
+    """Print a smallagents error as one line with its exit code (or raise with --debug)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except SmallAgentsError as error:
+            _fail(error)
+
+    return wrapper
+
+
+app.command("run")(_guarded(run_command))
+
+graph_app = typer.Typer(
+    help="Inspect one graph.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+app.add_typer(graph_app, name="graph")
+
+GraphsOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--graphs", help="A module, .py file or folder of graphs (repeatable).", show_default=False
+    ),
+]
+RolesOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--roles", help="A module, .py file or folder of roles (repeatable).", show_default=False
+    ),
+]
+
+
+@app.command("roles")
+@_guarded
+def roles_(sources: RolesOption = None) -> None:
+    """List the built-in roles (and those in --roles) with their model and output schema."""
+    from smallagents.registry import builtin_roles, describe, load_roles
+
+    found = {**builtin_roles(), **load_roles(*(sources or ()))}
+    table = Table(title="Roles")
+    for column in ("name", "model", "output", "votes", "description"):
+        table.add_column(column)
+    for name, found_role in sorted(found.items()):
+        spec = found_role.spec
+        table.add_row(name, spec.model, spec.output.name, str(spec.voting.k), describe(found_role))
+    Console().print(table)
+
+
+@app.command("graphs")
+@_guarded
+def graphs_(sources: GraphsOption = None) -> None:
+    """List the built-in graphs (and those in --graphs) with their nodes."""
+    from smallagents.registry import builtin_graphs, describe, load_graphs
+
+    found = {**builtin_graphs(), **load_graphs(*(sources or ()))}
+    table = Table(title="Graphs")
+    for column in ("name", "nodes", "description"):
+        table.add_column(column)
+    for name, graph in sorted(found.items()):
+        table.add_row(name, ", ".join(graph.nodes), describe(graph))
+    Console().print(table)
+
+
+@graph_app.command("show")
+@_guarded
+def graph_show(
+    name: Annotated[str, typer.Argument(help="The graph's name (see `smallagents graphs`).")],
+    sources: GraphsOption = None,
+) -> None:
+    """Print a graph as a Mermaid flowchart."""
+    from smallagents.registry import find_graph
+
+    with find_graph(name, *(sources or ())).compile() as compiled:
+        typer.echo(compiled.mermaid())
 
 
 if __name__ == "__main__":  # pragma: no cover

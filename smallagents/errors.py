@@ -10,14 +10,18 @@
     │   │                            schema the grammar engine cannot express
     │   ├── RoleDefinitionError      a role defined wrong (caught when it is defined)
     │   ├── RoleInputError           a role called with missing or ill-typed inputs
-    │   └── ContentError             a roles/graphs source that cannot be loaded
+    │   ├── ContentError             a roles/graphs source that cannot be loaded
+    │   ├── GraphDefinitionError     a graph built wrong (caught when it is built)
+    │   └── GraphInputError          a graph invoked with wrong inputs or a thread
+    │                                that holds another run
     ├── ModelUnavailableError        the model cannot be reached right now (exit code 3)
     │   ├── DownloadError            an ``hf:`` download failed (offline, no such file)
     │   └── EndpointError            an HTTP endpoint refused, failed or answered garbage
-    └── GenerationError              a model ran but gave no usable answer (exit code 4)
-        ├── ContextOverflowError     the prompt does not fit the model's context
-        ├── StructuredOutputError    every attempt was red-flagged (invalid, truncated)
-        └── RoleUnresolvedError      neither the small models nor the fallback settled it
+    ├── GenerationError              a model ran but gave no usable answer (exit code 4)
+    │   ├── ContextOverflowError     the prompt does not fit the model's context
+    │   ├── StructuredOutputError    every attempt was red-flagged (invalid, truncated)
+    │   └── RoleUnresolvedError      neither the small models nor the fallback settled it
+    └── RecursionLimitError          a graph ran more steps than its recursion_limit
 
 Every message is one line: what was expected, what came, and how to fix it. The
 structured fields (``role``, ``attempts``, ``last_output`` ...) are kept on the
@@ -100,6 +104,41 @@ class ContentError(UsageError):
     """A module, file or folder of roles or graphs that cannot be loaded."""
 
     code = "content"
+
+
+class GraphDefinitionError(UsageError):
+    """A graph built wrong: an unknown node, a name used twice, a key not in the state."""
+
+    code = "graph_definition"
+
+    def __init__(self, graph: str, problem: str, *, fix: str) -> None:
+        self.graph = graph
+        super().__init__(f"Graph {graph!r}: {problem}.", fix=fix)
+
+
+class GraphInputError(UsageError):
+    """A graph invoked with inputs its input schema refuses, or on a thread of another run."""
+
+    code = "graph_input"
+
+    def __init__(self, graph: str, problem: str, *, fix: str) -> None:
+        self.graph = graph
+        super().__init__(f"Graph {graph!r} input: {problem}.", fix=fix)
+
+
+class RecursionLimitError(SmallAgentsError):
+    """A graph ran ``limit`` steps without reaching its end (a loop that never exits)."""
+
+    code = "recursion_limit"
+
+    def __init__(self, graph: str, limit: int) -> None:
+        self.graph = graph
+        self.limit = limit
+        super().__init__(
+            f"Graph {graph!r} ran {limit} steps without reaching END (recursion_limit={limit}).",
+            fix="make the loop's exit condition reachable, or compile with a higher "
+            "recursion_limit=.",
+        )
 
 
 class ModelUnavailableError(SmallAgentsError):

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from smallagents.content import ContentKind, content_dir
 from smallagents.errors import ContentError, SmallAgentsError
+from smallagents.graph import Graph
 from smallagents.role import Role
 
 T = TypeVar("T")
@@ -130,7 +131,37 @@ def find_role(name: str, *sources: str | Path) -> Role:
     return roles[name]
 
 
+def load_graphs(*sources: str | Path) -> dict[str, Graph]:
+    """Graphs from module names, files or folders (later sources win on a name clash)."""
+    graphs: dict[str, Graph] = {}
+    for source in sources:
+        graphs.update(collect(load_module(source), Graph))
+    return graphs
+
+
+def builtin_graphs() -> dict[str, Graph]:
+    """The graphs in the bundled ``graphs/`` folder."""
+    return builtin("graphs", Graph)
+
+
+def find_graph(name: str, *sources: str | Path) -> Graph:
+    """A graph by name, from ``sources`` first, then the built-in ones.
+
+    Raises:
+        ContentError: no graph has that name.
+    """
+    graphs = {**builtin_graphs(), **load_graphs(*sources)}
+    if name not in graphs:
+        raise ContentError(
+            f"No graph named {name!r}; known graphs: {', '.join(sorted(graphs)) or 'none'}.",
+            fix="check the name, or pass --graphs with the module, file or folder that defines it.",
+        )
+    return graphs[name]
+
+
 def describe(value: Any) -> str:
     """A one-line description of a role or graph, for listings."""
+    if isinstance(value, Graph):
+        return value.description
     spec = getattr(value, "spec", None)
     return getattr(spec, "description", "") or (getattr(value, "__doc__", "") or "").strip()

@@ -13,6 +13,7 @@ Calling a role returns the validated answer; :meth:`Role.invoke` returns the who
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import typing
@@ -381,7 +382,7 @@ def make_spec(
         )
     _check_fields_exist(name, compiled, voting.fields, policy.unsure)
     checked_examples = tuple(
-        _check_example(name, e, inputs, state_fields, compiled) for e in examples
+        _check_example(name, e, inputs, state_fields, fields, compiled) for e in examples
     )
     return RoleSpec(
         name=name,
@@ -457,6 +458,7 @@ def _check_example(
     example: Example | tuple[Mapping[str, Any], Any],
     inputs: Mapping[str, Any],
     state_fields: tuple[str, ...],
+    fields: Sequence[str],
     schema: CompiledSchema,
 ) -> Example:
     checked = example if isinstance(example, Example) else Example(*example)
@@ -464,6 +466,13 @@ def _check_example(
     if unknown:
         raise RoleDefinitionError(
             name, f"example inputs {unknown} are not parameters", fix="match the parameter names"
+        )
+    missing = [f for f in fields if f not in checked.inputs]
+    if missing:  # the example's prompt is the template filled with its inputs
+        raise RoleDefinitionError(
+            name,
+            f"example inputs lack template field(s) {missing}",
+            fix="give every example a value for each template field",
         )
     output = checked.output
     if isinstance(output, pydantic.BaseModel):
@@ -532,6 +541,7 @@ class _Attempt:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    failures: list[StructuredOutputError] = field(default_factory=list)
     reason: EscalationReason | None = None
     detail: str = ""
 
@@ -542,13 +552,31 @@ class _Attempt:
         self.seconds += generation.seconds
 
     def spend_failure(self, error: StructuredOutputError) -> None:
+        self.failures.append(error)
         self.prompt_tokens += error.prompt_tokens
         self.completion_tokens += error.completion_tokens
         self.seconds += error.seconds
 
 
+def configured_spec(spec: RoleSpec, run: Run) -> RoleSpec:
+    """The spec with the run's overrides (model, fallback, votes) and aliases applied."""
+    settings = run.settings_for(spec.name)
+    voting = spec.voting
+    if settings.votes is not None:
+        voting = dataclasses.replace(voting, k=settings.votes)
+    fallback = settings.fallback or spec.escalation.fallback
+    return dataclasses.replace(
+        spec,
+        model=run.resolve(settings.model or spec.model),
+        voting=voting,
+        escalation=dataclasses.replace(
+            spec.escalation, fallback=run.resolve(fallback) if fallback else None
+        ),
+    )
+
+
 def _execute(role_obj: Role, inputs: Mapping[str, Any], run: Run, seed: int | None) -> RoleRecord:
-    spec = role_obj.spec
+    spec = configured_spec(role_obj.spec, run)
     checked = _checked_inputs(spec, inputs)
     values = role_obj.values(checked)
     first_seed = seed if seed is not None else default_seed(spec.name, values)
@@ -560,8 +588,10 @@ def _execute(role_obj: Role, inputs: Mapping[str, Any], run: Run, seed: int | No
     status: Any = "ok"
     answered_by = model.name
     if attempt.reason is not None:
-        status, answered_by = _escalate(spec, run, values, first_seed, attempt)
-    cost = sum(run.cost_of(g) for g in attempt.generations)
+        status, answered_by = _escalate(spec, run, values, first_seed, attempt, model.name)
+    cost = sum(run.cost_of(g) for g in attempt.generations) + sum(
+        run.cost_of(e) for e in attempt.failures
+    )
     record = RoleRecord(
         role=spec.name,
         value=attempt.value,
@@ -601,9 +631,6 @@ def _sample_small_model(
         if not policy.on_model_error:
             raise
         attempt.reason, attempt.detail = "model_error", str(error)
-        return attempt
-    if attempt.reason == "schema_failure" and not policy.on_schema_failure:
-        attempt.reason = None
     return attempt
 
 
@@ -658,7 +685,7 @@ def _vote(spec: RoleSpec, model: Model, prompt: Any, first_seed: int, attempt: _
     attempt.votes = {str(k): v for k, v in result.votes.items()}
     attempt.value, attempt.decided, attempt.margin = result.winner, result.decided, result.margin
     policy = spec.escalation
-    if result.winner is None:
+    if not result.votes:
         attempt.reason = "schema_failure"
         attempt.detail = f"all {result.samples_drawn} samples red-flagged"
     elif not result.decided and policy.on_undecided:
@@ -682,10 +709,17 @@ def _is_unsure(value: Any, policy: EscalationPolicy) -> bool:
 
 
 def _escalate(
-    spec: RoleSpec, run: Run, values: Mapping[str, Any], first_seed: int, attempt: _Attempt
+    spec: RoleSpec,
+    run: Run,
+    values: Mapping[str, Any],
+    first_seed: int,
+    attempt: _Attempt,
+    small: str,
 ) -> tuple[str, str]:
     fallback = spec.escalation.fallback
-    small = spec.model
+    if attempt.reason == "schema_failure" and not spec.escalation.on_schema_failure:
+        attempt.detail += "; on_schema_failure is off, so it was not escalated"
+        return "unresolved", small
     if fallback is None:
         attempt.detail += "; no fallback model is set"
         return "unresolved", small

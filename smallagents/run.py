@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from smallagents.errors import StructuredOutputError
 from smallagents.models.base import Generation
 from smallagents.models.pool import ModelPool, thread_pool
 
@@ -99,6 +100,15 @@ class Price:
         ) / 1_000_000
 
 
+@dataclass(frozen=True)
+class RoleSettings:
+    """Run-time overrides of a role's definition (from the CLI or ``smallagents.toml``)."""
+
+    model: str | None = None
+    fallback: str | None = None
+    votes: int | None = None
+
+
 class Run:
     """The state one job shares among its role calls."""
 
@@ -108,22 +118,46 @@ class Run:
         pool: ModelPool | None = None,
         budget: EscalationBudget | None = None,
         prices: Mapping[str, Price] | None = None,
+        settings: Mapping[str, RoleSettings] | None = None,
+        defaults: RoleSettings | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
         """Args:
         pool: where models are loaded (default: the calling thread's pool).
         budget: the escalation cap (default: none).
         prices: money per model name (a model's ``name``, e.g. ``openai:URL#MODEL``).
+        settings: overrides per role name; they win over ``defaults``.
+        defaults: overrides for every role (e.g. one fallback for all).
+        aliases: model names usable in specs and settings (``big`` ->
+            ``openai:http://...#model``).
         """
         self.pool = pool
         self.budget = budget or EscalationBudget()
         self.prices = dict(prices or {})
+        self.settings = dict(settings or {})
+        self.defaults = defaults or RoleSettings()
+        self.aliases = dict(aliases or {})
         self.records: list[RoleRecord] = []
         self._escalations = 0
         self._lock = threading.Lock()
 
     def models(self) -> ModelPool:
         """The pool to load models from."""
-        return self.pool or thread_pool()
+        # Not `self.pool or ...`: a pool with nothing loaded yet has len 0, so it is falsy.
+        return self.pool if self.pool is not None else thread_pool()
+
+    def resolve(self, spec: str) -> str:
+        """A model spec with aliases replaced."""
+        return self.aliases.get(spec, spec)
+
+    def settings_for(self, role: str) -> RoleSettings:
+        """The overrides that apply to one role (its own over the defaults)."""
+        own = self.settings.get(role, RoleSettings())
+        return RoleSettings(
+            model=own.model or self.defaults.model,
+            fallback=own.fallback or self.defaults.fallback,
+            votes=own.votes or self.defaults.votes,
+        )
 
     def reserve_escalation(self) -> bool:
         """Take one escalation from the budget; False if it is spent."""
@@ -133,8 +167,8 @@ class Run:
             self._escalations += 1
             return True
 
-    def cost_of(self, generation: Generation) -> float:
-        """Money spent on one generation (0 for models without a price)."""
+    def cost_of(self, generation: Generation | StructuredOutputError) -> float:
+        """Money spent on one generation, or on a failed one (0 for models without a price)."""
         price = self.prices.get(generation.model)
         return price.cost(generation.prompt_tokens, generation.completion_tokens) if price else 0.0
 

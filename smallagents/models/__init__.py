@@ -22,7 +22,7 @@ def load_model(spec: str | None = None, *, pool: ModelPool | None = None, **opti
         ModelFileError: the GGUF file is missing or is not GGUF.
         DownloadError: an ``hf:`` file cannot be fetched (offline, unknown repo).
     """
-    return (pool or thread_pool()).load(spec, **options)
+    return (pool if pool is not None else thread_pool()).load(spec, **options)
 
 
 __all__ = [

@@ -27,6 +27,7 @@ import numpy as np
 
 from smallagents.errors import ContextOverflowError, ModelFileError
 from smallagents.models.base import Completion, FinishReason, Model, Prompt
+from smallagents.models.native import NATIVE_LOCK
 from smallagents.structured.grammar import GrammarEngine, tokenizer_for
 from smallagents.structured.schema import CompiledSchema
 
@@ -142,13 +143,14 @@ class LlamaModel(Model):
         self.name = name or self.path.name
         self.n_ctx = n_ctx
         self._lock = threading.Lock()
-        self._llm: llama_cpp.Llama = llama_cpp.Llama(
-            model_path=str(self.path),
-            n_ctx=n_ctx,
-            n_threads=n_threads,
-            n_threads_batch=n_threads,
-            verbose=False,
-        )
+        with NATIVE_LOCK:
+            self._llm: llama_cpp.Llama = llama_cpp.Llama(
+                model_path=str(self.path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                verbose=False,
+            )
         template = self._llm.metadata.get("tokenizer.chat_template")
         use_template = bool(template) if chat_template is None else chat_template and bool(template)
         self._formatter: Any = None
@@ -194,7 +196,7 @@ class LlamaModel(Model):
 
     def _engine(self) -> GrammarEngine:
         if self._grammar is None:
-            tokenizer = tokenizer_for(self._llm, str(self.path))
+            tokenizer = tokenizer_for(str(self.path))
             self._grammar = GrammarEngine(tokenizer, self._llm.n_vocab())
         return self._grammar
 
@@ -300,5 +302,5 @@ class LlamaModel(Model):
         return raw.decode("utf-8", "replace")
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, NATIVE_LOCK:
             self._llm.close()

@@ -120,3 +120,14 @@ def thread_pool() -> ModelPool:
         pool = ModelPool()
         _thread_pools.pool = pool
     return pool
+
+
+def use_thread_pool(pool: ModelPool) -> None:
+    """Make ``pool`` the calling thread's pool (a job's worker owns its models)."""
+    _thread_pools.pool = pool
+
+
+def current_thread_pool() -> ModelPool | None:
+    """The calling thread's pool, if it has one yet."""
+    pool: ModelPool | None = getattr(_thread_pools, "pool", None)
+    return pool

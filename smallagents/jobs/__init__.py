@@ -1,0 +1,1 @@
+"""Jobs: datasets in, exactly-once resumable output out, with progress and a report."""

@@ -1,0 +1,337 @@
+"""Running a job: input records in, exactly-once output out, resumable at any point.
+
+Units (one input record, one sample) run on ``workers`` threads, each with its own
+model instances (llama.cpp instances are never shared between threads) and
+``cores // workers`` decode threads. Results are written by the calling thread
+alone, in the order units finish, through :mod:`smallagents.jobs.state`.
+
+Reproducibility: a unit's id and seed come from its input record and the job's
+``seed`` only, and model answers depend only on prompt and seed (see
+``smallagents.models.llama.prefill_segments``), so the same job gives the same set
+of records whatever the number of workers and however often it was interrupted.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from smallagents.errors import SmallAgentsError, UsageError
+from smallagents.jobs.inputs import InputError, InputRecord, OnError, SkippedLines, read_records
+from smallagents.jobs.pipelines import Pipeline, UnitResult
+from smallagents.jobs.progress import Counters, ProgressView, QuietView
+from smallagents.jobs.report import build_report
+from smallagents.jobs.state import AppendOnlyJsonl, JobState
+from smallagents.models.pool import (
+    ModelPool,
+    current_thread_pool,
+    default_threads,
+    use_thread_pool,
+)
+from smallagents.run import EscalationBudget, RoleSettings, Run
+from smallagents.voting import canonical_key
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """Everything that defines a job (all of it but ``workers``, ``quiet`` and paths
+    decides the records, and goes into the state's fingerprint)."""
+
+    input: str
+    output: Path
+    rejects: Path | None = None
+    state: Path | None = None
+    samples_per_seed: int = 1
+    limit: int | None = None
+    seed: int = 0
+    workers: int = 1
+    on_error: OnError = "stop"
+    fresh: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Model, fallback and voting overrides: part of the fingerprint."""
+
+    @property
+    def rejects_path(self) -> Path:
+        if self.rejects is not None:
+            return self.rejects
+        return self.output.with_name(self.output.stem + ".rejects" + self.output.suffix)
+
+    @property
+    def state_path(self) -> Path:
+        return self.state or self.output.with_name(self.output.name + ".state.sqlite")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One input record and one sample index."""
+
+    id: str
+    seed: int
+    line: int
+    data: dict[str, Any]
+
+
+def unit_ids(record: InputRecord, samples: int) -> list[str]:
+    """Stable ids: the record's own id, else one derived from its content."""
+    own = record.data.get("id")
+    base = (
+        str(own)
+        if own not in (None, "")
+        else hashlib.sha256(canonical_key(record.data).encode()).hexdigest()[:16]
+    )
+    return [base] if samples == 1 else [f"{base}-{index}" for index in range(samples)]
+
+
+def unit_seed(job_seed: int, unit_id: str) -> int:
+    """A unit's seed, from the job seed and the unit id only."""
+    digest = hashlib.sha256(f"{job_seed}\x00{unit_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def plan_units(options: JobOptions, skipped: SkippedLines) -> list[Unit]:
+    """Read the input and lay out every unit of the job, in input order."""
+    units: list[Unit] = []
+    seen: dict[str, int] = {}
+    records = 0
+    for record in read_records(options.input, on_error=options.on_error, skipped=skipped):
+        if options.limit is not None and records >= options.limit:
+            break
+        ids = unit_ids(record, options.samples_per_seed)
+        if ids[0] in seen:
+            reason = f"duplicate id {ids[0]!r} (first on line {seen[ids[0]]})"
+            if options.on_error == "skip":
+                skipped.add(record.line, reason)
+                continue
+            raise InputError(
+                f"{options.input} line {record.line}: {reason}.",
+                fix="give every record a unique id, or pass --on-error skip",
+            )
+        seen[ids[0]] = record.line
+        records += 1
+        units.extend(
+            Unit(unit_id, unit_seed(options.seed, unit_id), record.line, record.data)
+            for unit_id in ids
+        )
+    if not units:
+        raise InputError(
+            f"{options.input} holds no records{' that could be read' if skipped.lines else ''}.",
+            fix="give an input with at least one JSON object record.",
+        )
+    return units
+
+
+def fingerprint(pipeline: Pipeline, options: JobOptions) -> tuple[str, str]:
+    """The state's key: everything that decides the records."""
+    described = {
+        "pipeline": pipeline.name,
+        "input": str(Path(options.input).resolve()) if options.input != "-" else "-",
+        "samples_per_seed": options.samples_per_seed,
+        "limit": options.limit,
+        "seed": options.seed,
+        "settings": options.settings,
+    }
+    text = canonical_key(described)
+    return hashlib.sha256(text.encode()).hexdigest()[:24], text
+
+
+def _check_output_path(path: Path) -> None:
+    if path.parent.exists() and not path.parent.is_dir():
+        raise UsageError(
+            f"The output folder {path.parent} is a file.", fix="choose another --output path."
+        )
+    if not path.parent.exists():
+        raise UsageError(
+            f"The output folder {path.parent} does not exist.",
+            fix=f"create it (mkdir -p {path.parent}) or choose another --output.",
+        )
+    if path.is_dir():
+        raise UsageError(f"--output {path} is a folder.", fix="name a file, e.g. out.jsonl.")
+
+
+def run_job(
+    pipeline: Pipeline,
+    options: JobOptions,
+    *,
+    view: ProgressView | None = None,
+    budget: EscalationBudget | None = None,
+    settings: Mapping[str, RoleSettings] | None = None,
+    defaults: RoleSettings | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) a job and return its report.
+
+    ``budget``, ``settings``, ``defaults`` and ``aliases`` configure the job's
+    :class:`~smallagents.run.Run` (escalation cap, per-role overrides, model aliases).
+
+    Raises:
+        InputError: bad input with ``on_error="stop"``.
+        StateError: a state of another configuration, or a write that failed.
+    """
+    view = view or QuietView()
+    _check_output_path(options.output)
+    skipped = SkippedLines()
+    units = plan_units(options, skipped)
+    missing_fields = _missing_fields(pipeline, units, options, skipped)
+    units = [unit for unit in units if unit.line not in missing_fields]
+    key, description = fingerprint(pipeline, options)
+    state = JobState(options.state_path)
+    try:
+        state.bind(key, fresh=options.fresh, description=description)
+        output_end, rejects_end = state.committed_ends()
+        output = AppendOnlyJsonl(options.output, output_end)
+        rejects = AppendOnlyJsonl(options.rejects_path, rejects_end)
+        try:
+            started = time.perf_counter()
+            done = state.done_ids()
+            todo = [unit for unit in units if unit.id not in done]
+            already = len(units) - len(todo)
+            counters = Counters(done=already, total=len(units), started=started, resumed_at=already)
+            view.start(counters)
+            try:
+                run = Run(budget=budget, settings=settings, defaults=defaults, aliases=aliases)
+                for unit, result in _execute(pipeline, todo, options, run):
+                    output_length = output.append(result.outputs)
+                    rejects_length = rejects.append(result.rejects)
+                    state.commit(unit.id, output_length, rejects_length, _unit_stats(result))
+                    counters.done += 1
+                    counters.kept += len(result.outputs)
+                    counters.rejected += len(result.rejects)
+                    counters.escalated += sum(r.escalated for r in result.records)
+                    counters.completion_tokens += sum(r.completion_tokens for r in result.records)
+                    view.update(counters)
+            finally:
+                view.stop(counters)
+            seconds = time.perf_counter() - started
+        finally:
+            output.close()
+            rejects.close()
+        return build_report(
+            pipeline=pipeline.name,
+            options=asdict(options) | {"output": str(options.output)},
+            units_total=len(units),
+            stats=list(state.all_stats()),
+            skipped=skipped.lines,
+            seconds_this_run=seconds,
+        )
+    finally:
+        state.close()
+
+
+def _missing_fields(
+    pipeline: Pipeline, units: Sequence[Unit], options: JobOptions, skipped: SkippedLines
+) -> set[int]:
+    needed = pipeline.required_fields()
+    bad: set[int] = set()
+    for unit in units:
+        if unit.line in bad:
+            continue
+        missing = [name for name in needed if name not in unit.data]
+        if not missing:
+            continue
+        reason = f"record lacks the field(s) {', '.join(missing)} that {pipeline.name} needs"
+        if options.on_error == "stop":
+            raise InputError(
+                f"{options.input} line {unit.line}: {reason}.",
+                fix=f"give every record {', '.join(needed)}, or pass --on-error skip",
+            )
+        skipped.add(unit.line, reason)
+        bad.add(unit.line)
+    return bad
+
+
+def _execute(
+    pipeline: Pipeline, units: Sequence[Unit], options: JobOptions, run: Run
+) -> Iterator[tuple[Unit, UnitResult]]:
+    workers = max(1, options.workers)
+    threads = default_threads(workers)
+    local = threading.local()
+    created: list[ModelPool] = []
+    caller_pool = current_thread_pool()
+
+    def work(unit: Unit) -> UnitResult:
+        if getattr(local, "pool", None) is None:
+            local.pool = ModelPool(threads=threads)
+            created.append(local.pool)
+            use_thread_pool(local.pool)
+        return pipeline.run_unit(unit.data, run=run, seed=unit.seed, unit_id=unit.id)
+
+    try:
+        if workers == 1:
+            for unit in units:
+                yield unit, _guard(work, unit)
+            return
+        with futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unit") as pool:
+            pending: dict[futures.Future[UnitResult], Unit] = {}
+            queue = iter(units)
+            try:
+                for unit in queue:
+                    pending[pool.submit(_guard, work, unit)] = unit
+                    if len(pending) >= 2 * workers:
+                        break
+                while pending:
+                    finished, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+                    for future in finished:
+                        unit = pending.pop(future)
+                        yield unit, future.result()
+                        following = next(queue, None)
+                        if following is not None:
+                            pending[pool.submit(_guard, work, following)] = following
+            finally:
+                for future in pending:
+                    future.cancel()
+    finally:
+        # The workers' models go with the job (freed here, under the native lock,
+        # rather than by the garbage collector in whatever thread it runs).
+        for created_pool in created:
+            created_pool.close()
+        if caller_pool is not None:
+            use_thread_pool(caller_pool)
+
+
+def _guard(work: Any, unit: Unit) -> UnitResult:
+    """Turn a unit's own failure into a reject with the reason; usage errors still stop."""
+    try:
+        result: UnitResult = work(unit)
+        return result
+    except UsageError:
+        raise
+    except SmallAgentsError as error:
+        return UnitResult(
+            rejects=[{"id": unit.id, "seed_id": unit.data.get("id"), "reason": error.message}]
+        )
+
+
+def _unit_stats(result: UnitResult) -> dict[str, Any]:
+    return {
+        "kept": len(result.outputs),
+        "rejected": len(result.rejects),
+        "reject_reasons": [str(r.get("reason", ""))[:80] for r in result.rejects],
+        "adjudicated": sum(bool(o.get("adjudicated")) for o in result.outputs + result.rejects),
+        "roles": [
+            {
+                "role": r.role,
+                "status": r.status,
+                "seconds": round(r.seconds, 4),
+                "samples": r.samples,
+                "red_flags": len(r.red_flags),
+                "escalated": r.escalated,
+                "escalation_reason": r.escalation_reason,
+                "prompt_tokens": r.prompt_tokens,
+                "completion_tokens": r.completion_tokens,
+                "cost": r.cost,
+            }
+            for r in result.records
+        ],
+    }
+
+
+def dumps(report: dict[str, Any]) -> str:
+    """The report as indented JSON."""
+    return json.dumps(report, indent=2, default=str)

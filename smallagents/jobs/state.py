@@ -1,0 +1,172 @@
+"""Exactly-once output: an append-only JSONL file and a SQLite ledger of what it holds.
+
+For each finished work unit the runner (1) appends its lines to the output (and
+rejects) file, flushes and fsyncs, then (2) commits one SQLite row with the unit's
+id and the byte length each file had after it. On start, each file is truncated
+to the length recorded by the last committed row. So whatever moment a job is
+killed at (SIGKILL included):
+
+* a line written but not committed is cut off and its unit is done again;
+* a half-written line is cut off too, so the output never holds a partial line;
+* a committed unit is never done again, so nothing is duplicated.
+
+The state also holds the job's configuration fingerprint: resuming with another
+configuration is refused unless the caller asks for a fresh start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from smallagents.errors import UsageError
+
+SCHEMA_VERSION = "1"
+
+
+class StateError(UsageError):
+    """A job state that does not belong to this job, or cannot be written."""
+
+    code = "state"
+
+
+class JobState:
+    """The SQLite ledger of one job."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(
+                """
+                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS units (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    output_end INTEGER NOT NULL,
+                    rejects_end INTEGER NOT NULL,
+                    stats TEXT NOT NULL
+                );
+                """
+            )
+        except sqlite3.Error as error:
+            raise StateError(
+                f"Cannot open the job state {path}: {error}.",
+                fix="check that the folder exists and is writable, or pass --state PATH.",
+            ) from None
+
+    def bind(self, fingerprint: str, *, fresh: bool, description: str) -> None:
+        """Tie the state to a configuration; refuse another one unless ``fresh``."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
+        if row is not None and row[0] != fingerprint and not fresh:
+            raise StateError(
+                f"The job state {self.path} belongs to a run with another configuration "
+                f"({self._meta('description')}).",
+                fix="rerun with the original options, pass --fresh to start over (the output "
+                "is rewritten), or pass another --output/--state.",
+            )
+        if fresh or row is None or row[0] != fingerprint:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM units")
+            self._db.execute("DELETE FROM meta")
+            self._db.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [
+                    ("fingerprint", fingerprint),
+                    ("description", description),
+                    ("schema_version", SCHEMA_VERSION),
+                ],
+            )
+            self._db.execute("COMMIT")
+
+    def _meta(self, key: str) -> str:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else "unknown"
+
+    def done_ids(self) -> set[str]:
+        """Ids of the committed units."""
+        return {row[0] for row in self._db.execute("SELECT id FROM units")}
+
+    def committed_ends(self) -> tuple[int, int]:
+        """Output and rejects file lengths after the last committed unit (0, 0 if none)."""
+        row = self._db.execute(
+            "SELECT output_end, rejects_end FROM units ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def commit(
+        self, unit_id: str, output_end: int, rejects_end: int, stats: Mapping[str, Any]
+    ) -> None:
+        """Record one finished unit (after its lines are on disk)."""
+        try:
+            self._db.execute(
+                "INSERT INTO units (id, output_end, rejects_end, stats) VALUES (?, ?, ?, ?)",
+                (unit_id, output_end, rejects_end, json.dumps(stats)),
+            )
+        except sqlite3.Error as error:
+            raise StateError(
+                f"Cannot write the job state {self.path}: {error}.",
+                fix="free disk space and rerun the same command: the job resumes.",
+            ) from None
+
+    def all_stats(self) -> Iterable[dict[str, Any]]:
+        """The stats of every committed unit, in commit order."""
+        for (stats,) in self._db.execute("SELECT stats FROM units ORDER BY seq"):
+            yield json.loads(stats)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class AppendOnlyJsonl:
+    """A JSONL file that is only appended to, with its committed length enforced on open."""
+
+    def __init__(self, path: Path, committed_length: int) -> None:
+        self.path = path
+        try:
+            exists = path.exists()
+            self._handle = path.open("r+b" if exists else "w+b")
+        except OSError as error:
+            raise StateError(
+                f"Cannot open {path} for writing: {error.strerror}.",
+                fix="create the folder or choose a writable --output path.",
+            ) from None
+        length = self._handle.seek(0, os.SEEK_END)
+        if length < committed_length:
+            raise StateError(
+                f"{path} is shorter ({length} bytes) than its job state says ({committed_length}).",
+                fix="the output was changed outside this job; pass --fresh to start over.",
+            )
+        self._handle.truncate(committed_length)
+        self._handle.seek(committed_length)
+        self.length = committed_length
+
+    def append(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Write records as lines, flush and fsync; return the new file length."""
+        payload = b"".join(
+            json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            for record in records
+        )
+        if payload:
+            try:
+                self._handle.write(payload)
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+            except OSError as error:
+                # Cut back to the committed length so a later resume starts clean.
+                self._handle.truncate(self.length)
+                raise StateError(
+                    f"Cannot write {self.path}: {error.strerror}.",
+                    fix="free disk space and rerun the same command: the job resumes.",
+                ) from None
+            self.length += len(payload)
+        return self.length
+
+    def close(self) -> None:
+        self._handle.close()
