@@ -523,9 +523,12 @@ def _checked_inputs(spec: RoleSpec, inputs: Mapping[str, Any]) -> dict[str, Any]
     return checked
 
 
-def default_seed(role_name: str, values: Mapping[str, Any]) -> int:
-    """A seed derived from the role and its inputs: the same call, the same answer."""
-    digest = hashlib.sha256(f"{role_name}\x00{canonical_key(dict(values))}".encode()).digest()
+def default_seed(role_name: str, values: Mapping[str, Any], salt: int | None = None) -> int:
+    """A seed derived from the role, its inputs and the run's seed: same call, same answer."""
+    text = f"{role_name}\x00{canonical_key(dict(values))}"
+    if salt is not None:
+        text += f"\x00{salt}"
+    digest = hashlib.sha256(text.encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
@@ -579,7 +582,7 @@ def _execute(role_obj: Role, inputs: Mapping[str, Any], run: Run, seed: int | No
     spec = configured_spec(role_obj.spec, run)
     checked = _checked_inputs(spec, inputs)
     values = role_obj.values(checked)
-    first_seed = seed if seed is not None else default_seed(spec.name, values)
+    first_seed = seed if seed is not None else default_seed(spec.name, values, run.seed)
     model = run.models().load(spec.model)
     attempt = _sample_small_model(spec, model, values, first_seed)
     policy = spec.escalation

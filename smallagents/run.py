@@ -121,6 +121,8 @@ class Run:
         settings: Mapping[str, RoleSettings] | None = None,
         defaults: RoleSettings | None = None,
         aliases: Mapping[str, str] | None = None,
+        seed: int | None = None,
+        keep_records: bool = True,
     ) -> None:
         """Args:
         pool: where models are loaded (default: the calling thread's pool).
@@ -130,6 +132,10 @@ class Run:
         defaults: overrides for every role (e.g. one fallback for all).
         aliases: model names usable in specs and settings (``big`` ->
             ``openai:http://...#model``).
+        seed: mixed into every role's default seed (a job gives each work unit its
+            own, so that several samples of one record differ).
+        keep_records: keep every record in ``records`` (a long job turns it off and
+            keeps its figures in the job state instead, so memory stays flat).
         """
         self.pool = pool
         self.budget = budget or EscalationBudget()
@@ -137,9 +143,31 @@ class Run:
         self.settings = dict(settings or {})
         self.defaults = defaults or RoleSettings()
         self.aliases = dict(aliases or {})
+        self.seed = seed
+        self.keep_records = keep_records
         self.records: list[RoleRecord] = []
+        self._parent: Run | None = None
         self._escalations = 0
+        self._calls = 0
         self._lock = threading.Lock()
+
+    def derive(self, *, seed: int | None) -> Run:
+        """A run for one unit of work: its own seed and ledger, this run's budget and models.
+
+        Records added to it are added here too; escalations count against this
+        run's budget.
+        """
+        child = Run(
+            pool=self.pool,
+            budget=self.budget,
+            prices=self.prices,
+            settings=self.settings,
+            defaults=self.defaults,
+            aliases=self.aliases,
+            seed=seed,
+        )
+        child._parent = self
+        return child
 
     def models(self) -> ModelPool:
         """The pool to load models from."""
@@ -161,8 +189,10 @@ class Run:
 
     def reserve_escalation(self) -> bool:
         """Take one escalation from the budget; False if it is spent."""
+        if self._parent is not None:
+            return self._parent.reserve_escalation()
         with self._lock:
-            if not self.budget.allows(self._escalations, len(self.records) + 1):
+            if not self.budget.allows(self._escalations, self._calls + 1):
                 return False
             self._escalations += 1
             return True
@@ -175,7 +205,11 @@ class Run:
     def add(self, record: RoleRecord) -> None:
         """Append a record to the ledger."""
         with self._lock:
-            self.records.append(record)
+            self._calls += 1
+            if self.keep_records:
+                self.records.append(record)
+        if self._parent is not None:
+            self._parent.add(record)
 
     @property
     def escalations(self) -> int:

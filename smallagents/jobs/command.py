@@ -12,21 +12,24 @@ from rich.table import Table
 
 from smallagents.errors import UsageError
 from smallagents.jobs.config import JobConfig, load_config
-from smallagents.jobs.pipelines import Pipeline, RolePipeline
+from smallagents.jobs.pipelines import GraphPipeline, Pipeline, RolePipeline
 from smallagents.jobs.progress import choose_view
 from smallagents.jobs.runner import JobOptions, dumps, run_job
 from smallagents.run import RoleSettings
 
 
 def find_pipeline(name: str, roles: list[str], graphs: list[str]) -> Pipeline:
-    """A graph or a role by name (graphs first), built-in or from the given sources."""
+    """A pipeline by name: an explicit pipeline object, a graph, then a role."""
     from smallagents import registry
 
     finder = getattr(registry, "find_pipeline", None)
-    if finder is not None:  # graphs known to the registry
+    if finder is not None:  # pipeline objects that content files expose
         found: Pipeline | None = finder(name, roles=roles, graphs=graphs)
         if found is not None:
             return found
+    known_graphs = {**registry.builtin_graphs(), **registry.load_graphs(*graphs)}
+    if name in known_graphs:
+        return GraphPipeline(known_graphs[name])
     return RolePipeline(registry.find_role(name, *roles))
 
 

@@ -7,7 +7,7 @@ role records that produced them, for the report.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -82,3 +82,75 @@ class RolePipeline:
             out["reason"] = f"unresolved ({record.escalation_reason}): {record.detail}"
             result.rejects.append(out)
         return result
+
+
+RecordsFn = Callable[
+    [Mapping[str, Any], Mapping[str, Any], str], tuple[list[dict[str, Any]], list[dict[str, Any]]]
+]
+
+
+class GraphPipeline:
+    """Runs a graph per record: the record's fields are the graph's input.
+
+    A graph file may build one with its own hooks and expose it as a module-level
+    object; otherwise ``smallagents run GRAPH`` wraps the graph as it is, and every
+    final state becomes one output record.
+
+    Args:
+        graph: the graph.
+        to_records: ``(output, record, unit_id) -> (outputs, rejects)``; default: the
+            graph's output as one accepted record.
+        start: called once, in the writer thread, with the records already in the
+            output (a resumed job), before any unit runs.
+        finish_unit: called in the writer thread on each unit's result before it is
+            written (cross-record filters such as de-duplication live here: one
+            thread, in commit order, so a resumed job decides the same way).
+    """
+
+    def __init__(
+        self,
+        graph: Any,
+        *,
+        to_records: RecordsFn | None = None,
+        start: Callable[[list[dict[str, Any]]], None] | None = None,
+        finish_unit: Callable[[UnitResult], UnitResult] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.name: str = graph.name
+        self._compiled = graph.compile()
+        self._to_records = to_records
+        self._start = start
+        self._finish_unit = finish_unit
+
+    def required_fields(self) -> tuple[str, ...]:
+        schema = self.graph.input_schema
+        required = getattr(schema, "__required_keys__", None)
+        return tuple(sorted(required)) if required is not None else ()
+
+    def start(self, existing: list[dict[str, Any]]) -> None:
+        if self._start is not None:
+            self._start(existing)
+
+    def finish_unit(self, result: UnitResult) -> UnitResult:
+        return self._finish_unit(result) if self._finish_unit is not None else result
+
+    def run_unit(self, data: Mapping[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
+        unit_run = run.derive(seed=seed)
+        fields = set(getattr(self.graph.input_schema, "__annotations__", {}) or data)
+        inputs = {key: value for key, value in data.items() if key in fields}
+        output = self._compiled.invoke(inputs, run=unit_run)
+        records = list(unit_run.records)
+        if self._to_records is not None:
+            outputs, rejects = self._to_records(output, data, unit_id)
+        else:
+            outputs, rejects = [{"id": unit_id, **output}], []
+        provenance = {
+            "seed_id": data.get("id"),
+            "escalated": any(r.escalated for r in records),
+            "models": {r.role: r.model for r in records},
+        }
+        return UnitResult(
+            outputs=[{**provenance, **record} for record in outputs],
+            rejects=[{**provenance, **record} for record in rejects],
+            records=records,
+        )

@@ -187,6 +187,10 @@ def run_job(
         output_end, rejects_end = state.committed_ends()
         output = AppendOnlyJsonl(options.output, output_end)
         rejects = AppendOnlyJsonl(options.rejects_path, rejects_end)
+        start = getattr(pipeline, "start", None)
+        if start is not None:
+            start(output.read_committed())
+        finish_unit = getattr(pipeline, "finish_unit", None)
         try:
             started = time.perf_counter()
             done = state.done_ids()
@@ -195,8 +199,15 @@ def run_job(
             counters = Counters(done=already, total=len(units), started=started, resumed_at=already)
             view.start(counters)
             try:
-                run = Run(budget=budget, settings=settings, defaults=defaults, aliases=aliases)
-                for unit, result in _execute(pipeline, todo, options, run):
+                run = Run(
+                    budget=budget,
+                    settings=settings,
+                    defaults=defaults,
+                    aliases=aliases,
+                    keep_records=False,
+                )
+                for unit, raw in _execute(pipeline, todo, options, run):
+                    result = finish_unit(raw) if finish_unit is not None else raw
                     output_length = output.append(result.outputs)
                     rejects_length = rejects.append(result.rejects)
                     state.commit(unit.id, output_length, rejects_length, _unit_stats(result))

@@ -147,6 +147,13 @@ class AppendOnlyJsonl:
         self._handle.seek(committed_length)
         self.length = committed_length
 
+    def read_committed(self) -> list[dict[str, Any]]:
+        """The records already in the file (up to its committed length)."""
+        self._handle.seek(0)
+        data = self._handle.read(self.length)
+        self._handle.seek(self.length)
+        return [json.loads(line) for line in data.splitlines() if line.strip()]
+
     def append(self, records: Iterable[Mapping[str, Any]]) -> int:
         """Write records as lines, flush and fsync; return the new file length."""
         payload = b"".join(
