@@ -130,6 +130,33 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., None]:
 
 app.command("run")(_guarded(run_command))
 
+
+@app.command()
+def bench(
+    model: Annotated[list[str], typer.Option(help="Model spec, repeatable.")] = [],  # noqa: B006
+    rounds: Annotated[int, typer.Option(min=1, help="Decodes per mode.")] = 4,
+) -> None:
+    """Measure constrained against raw decode speed of GGUF models on this machine."""
+    from smallagents.bench import measure_decode
+
+    table = Table(title="Decode speed (tokens/s), measured in one run")
+    for column in ("model", "raw", "constrained JSON", "ratio"):
+        table.add_column(column, justify="right" if column != "model" else "left")
+    for spec in model or ["default", "gemma-270m"]:
+        try:
+            figures = measure_decode(spec, rounds)
+        except SmallAgentsError as error:
+            _fail(error)
+            return
+        table.add_row(
+            figures.model,
+            f"{figures.raw_tokens_per_second:.1f}",
+            f"{figures.constrained_tokens_per_second:.1f}",
+            f"{figures.ratio:.3f}",
+        )
+    Console().print(table)
+
+
 graph_app = typer.Typer(
     help="Inspect one graph.", no_args_is_help=True, pretty_exceptions_enable=False
 )

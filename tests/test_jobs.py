@@ -254,3 +254,39 @@ def test_unknown_name_and_bad_config(job_dir: Path) -> None:
     bad = _invoke(job_dir, "in.jsonl", "--config", str(job_dir / "smallagents.toml"))
     assert bad.exit_code == 2  # type: ignore[attr-defined]
     assert "unknown key(s) workrs" in bad.stderr  # type: ignore[attr-defined]
+
+
+def test_parquet_output_and_input(job_dir: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    result = _invoke(job_dir, "in.jsonl", "--limit", "3", "--output", str(job_dir / "out.parquet"))
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    table = pq.read_table(job_dir / "out.parquet")
+    assert sorted(table.column("id").to_pylist()) == ["r0", "r1", "r2"]
+    pa = pytest.importorskip("pyarrow")
+    rows = [{"id": "p1", "text": "lovely"}, {"id": "p2", "text": "awful"}]
+    pq.write_table(pa.Table.from_pylist(rows), job_dir / "in.parquet")
+    again = runner.invoke(
+        app,
+        ["run", "sentiment", "--roles", str(job_dir / "roles.py"), "--input",
+         str(job_dir / "in.parquet"), "--output", str(job_dir / "again.jsonl"), "--quiet"],
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert sorted(json.loads(line)["id"] for line in _lines(job_dir / "again.jsonl")) == [
+        "p1",
+        "p2",
+    ]
+
+
+def test_the_example_config_file_is_valid(job_dir: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "smallagents.toml"
+    result = _invoke(job_dir, "in.jsonl", "--config", str(example), "--limit", "2")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert len(_lines(job_dir / "out.jsonl")) == 2
+
+
+def test_bench_command_prints_a_ratio() -> None:
+    result = runner.invoke(app, ["bench", "--model", "default", "--rounds", "1"])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if "default" in line)
+    ratio = float(row.split("│")[-2])
+    assert 0.3 < ratio < 3.0

@@ -61,7 +61,17 @@ class JobOptions:
     def rejects_path(self) -> Path:
         if self.rejects is not None:
             return self.rejects
-        return self.output.with_name(self.output.stem + ".rejects" + self.output.suffix)
+        return self.output.with_name(self.output.stem + ".rejects.jsonl")
+
+    @property
+    def parquet(self) -> bool:
+        """Whether the output is written as Parquet (from a JSONL journal, at the end)."""
+        return self.output.suffix.lower() == ".parquet"
+
+    @property
+    def journal_path(self) -> Path:
+        """The append-only JSONL that holds the output while the job runs."""
+        return self.output.with_name(self.output.name + ".jsonl") if self.parquet else self.output
 
     @property
     def state_path(self) -> Path:
@@ -185,7 +195,9 @@ def run_job(
     try:
         state.bind(key, fresh=options.fresh, description=description)
         output_end, rejects_end = state.committed_ends()
-        output = AppendOnlyJsonl(options.output, output_end)
+        if options.parquet:
+            require_pyarrow()
+        output = AppendOnlyJsonl(options.journal_path, output_end)
         rejects = AppendOnlyJsonl(options.rejects_path, rejects_end)
         start = getattr(pipeline, "start", None)
         if start is not None:
@@ -223,6 +235,8 @@ def run_job(
         finally:
             output.close()
             rejects.close()
+        if options.parquet:
+            write_parquet(options.journal_path, options.output)
         return build_report(
             pipeline=pipeline.name,
             options=asdict(options) | {"output": str(options.output)},
@@ -341,6 +355,29 @@ def _unit_stats(result: UnitResult) -> dict[str, Any]:
             for r in result.records
         ],
     }
+
+
+def require_pyarrow() -> None:
+    """Fail before any work when Parquet output is asked for without pyarrow."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "Parquet output needs pyarrow, which is not installed.",
+            fix="pip install 'smallagents[parquet]', or write .jsonl.",
+        ) from None
+
+
+def write_parquet(journal: Path, target: Path) -> None:
+    """Turn the finished JSONL journal into a Parquet file, atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    records = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+    table = pa.Table.from_pylist(records) if records else pa.table({})
+    partial = target.with_name(target.name + ".partial")
+    pq.write_table(table, partial)
+    partial.replace(target)
 
 
 def dumps(report: dict[str, Any]) -> str:
