@@ -1,0 +1,107 @@
+"""Long tasks as voted micro-steps: the driver's logic (scripted) and the real example."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import smallagents
+from smallagents.decompose import choose_k, run_steps, step_accuracy
+from smallagents.testing import ScriptedModel
+from smallagents.voting import k_min
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _counter_role(spec: str) -> smallagents.Role:
+    @smallagents.role(model=spec, schema={"type": "integer"}, temperature=0.7)
+    def next_number(n: int) -> int:
+        """After {n} comes"""
+
+    return next_number
+
+
+def test_run_steps_votes_each_step_and_applies_answers() -> None:
+    # Every step: one wrong sample, then two right ones; k=2 must outvote the error.
+    def answer(prompt: object, seed: int) -> str:
+        text = prompt if isinstance(prompt, str) else prompt[-1]["content"]  # type: ignore[index]
+        n = int(str(text).split()[-2])
+        return str(n + 1 if seed % 3 else n + 50)
+
+    pool = smallagents.ModelPool()
+    pool.register("counter", ScriptedModel([answer], repeat_last=True, chat=False))
+    task = run_steps(
+        _counter_role("counter"),
+        0,
+        next_inputs=lambda n: {"n": n},
+        apply=lambda n, answer: answer,
+        done=lambda n: n >= 5,
+        k=2,
+        pool=pool,
+    )
+    assert task.finished and task.state == 5
+    assert len(task.steps) == 5
+    assert all(step.decided for step in task.steps)
+    assert task.samples_per_step >= 2
+
+
+def test_verifier_redraws_refused_answers() -> None:
+    answers = iter(["1", "7", "2"])  # step 0: 1 ok; step 1: 7 refused, then 2
+    pool = smallagents.ModelPool()
+    pool.register("counter", ScriptedModel([lambda p, s: next(answers)] * 3, chat=False))
+    task = run_steps(
+        _counter_role("counter"),
+        0,
+        next_inputs=lambda n: {"n": n},
+        apply=lambda n, answer: answer,
+        done=lambda n: n >= 2,
+        verify=lambda n, answer: answer == n + 1 or answer < n + 3,
+        pool=pool,
+    )
+    assert task.state == 2
+    assert [step.retries for step in task.steps] == [0, 1]
+    assert task.failed_verifications == 0
+
+
+def test_max_steps_bounds_the_loop() -> None:
+    pool = smallagents.ModelPool()
+    pool.register("counter", ScriptedModel(["0"], repeat_last=True, chat=False))
+    task = run_steps(
+        _counter_role("counter"),
+        0,
+        next_inputs=lambda n: {"n": n},
+        apply=lambda n, answer: answer,
+        done=lambda n: n >= 1,
+        max_steps=4,
+        pool=pool,
+    )
+    assert not task.finished and len(task.steps) == 4
+
+
+def test_step_accuracy_finds_systematic_errors() -> None:
+    pool = smallagents.ModelPool()
+    # Right for n=1, always wrong for n=2.
+    pool.register(
+        "counter",
+        ScriptedModel([lambda p, s: "2" if "1" in str(p) else "9"], repeat_last=True, chat=False),
+    )
+    p, per_case = step_accuracy(
+        _counter_role("counter"), [({"n": 1}, 2), ({"n": 2}, 3)], samples=3, pool=pool
+    )
+    assert p == 0.5
+    assert sorted(per_case.values()) == [0.0, 1.0]
+
+
+def test_choose_k_is_k_min() -> None:
+    assert choose_k(0.97, 0.95, 60) == k_min(0.97, 0.95, 60)
+    assert choose_k(0.97, 0.95, 60) >= 2
+
+
+def test_long_addition_example_voted_run_is_exact() -> None:
+    main = runpy.run_path(str(EXAMPLES / "long_addition.py"))["main"]
+    results = main(["--digits", "3", "--tasks", "1", "--samples", "1"])
+    voted = results["runs"]["voted"]
+    assert voted["tasks_correct"] == voted["tasks"] == 1
+    assert voted["wrong_steps"] == 0
+    assert results["step_accuracy"]["count_on"] > 0.8
+    assert results["runs"]["single"]["steps_per_task"] >= 3
