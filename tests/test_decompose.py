@@ -105,3 +105,39 @@ def test_long_addition_example_voted_run_is_exact() -> None:
     assert voted["wrong_steps"] == 0
     assert results["step_accuracy"]["count_on"] > 0.8
     assert results["runs"]["single"]["steps_per_task"] >= 3
+
+
+def test_hanoi_is_solved_exactly_when_the_model_follows_the_policy() -> None:
+    hanoi = runpy.run_path(str(EXAMPLES / "hanoi.py"))
+    moves = iter(hanoi["optimal"](3))
+
+    def oracle(prompt: object, seed: int) -> str:
+        disk, source, target = next(moves)
+        return f'{{"disk":{disk},"source":"{source}","target":"{target}"}}'
+
+    pool = smallagents.ModelPool()
+    pool.register("oracle", ScriptedModel([oracle], repeat_last=True))
+    report = hanoi["solve"](hanoi["make_role"]("oracle", 0.7), 3, 1, pool)
+    assert report["solved"] and report["per_step_accuracy"] == 1.0
+    assert report["moves"] == 7 and report["first_error_at"] is None
+
+
+def test_hanoi_refuses_illegal_moves_and_reports_errors_honestly() -> None:
+    hanoi = runpy.run_path(str(EXAMPLES / "hanoi.py"))
+    pool = smallagents.ModelPool()
+    # Always "disk 2 from A to B": illegal while disk 1 sits on top of A.
+    pool.register("stubborn", ScriptedModel(['{"disk":2,"source":"A","target":"B"}'],
+                                            repeat_last=True))  # fmt: skip
+    report = hanoi["solve"](hanoi["make_role"]("stubborn", 0.7), 2, 1, pool)
+    assert not report["solved"]
+    assert report["first_error_at"] == 1
+    assert report["illegal_moves_refused_for_good"] >= 1
+
+
+def test_hanoi_example_runs_on_an_embedded_model() -> None:
+    main = runpy.run_path(str(EXAMPLES / "hanoi.py"))["main"]
+    results = main(["--disks", "2", "--k", "1"])
+    run = results["runs"]["single"]
+    assert run["optimal_moves"] == 3
+    assert 0.0 <= run["per_step_accuracy"] <= 1.0
+    assert run["moves"] <= 3
