@@ -133,7 +133,7 @@ def _jsonl(
         if not text.strip():
             continue
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_constant=_refuse_constant)
         except ValueError as error:
             _problem(where, number, f"not valid JSON ({error})", on_error, skipped, "fix the line")
             continue
@@ -150,9 +150,15 @@ def _jsonl(
         yield InputRecord(number, data)
 
 
+def _refuse_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity, which are not JSON and would be
+    # written back out as invalid JSON.
+    raise ValueError(f"{name} is not JSON")
+
+
 def _json_array(path: Path, on_error: OnError, skipped: SkippedLines) -> Iterator[InputRecord]:
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_refuse_constant)
     except UnicodeDecodeError:
         raise InputError(f"{path} is not UTF-8.", fix="re-encode the file as UTF-8.") from None
     except ValueError as error:
