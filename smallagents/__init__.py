@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from smallagents.dedupe import Duplicate, NearDuplicateIndex
 from smallagents.errors import (
     ContentError,
     ContextOverflowError,
@@ -26,15 +27,28 @@ from smallagents.errors import (
     SchemaError,
     SmallAgentsError,
     StructuredOutputError,
+    ToolArgumentError,
+    ToolDefinitionError,
     UsageError,
 )
 from smallagents.graph import END, START, CompiledGraph, Graph
+from smallagents.jobs.pipelines import GraphPipeline, UnitResult
 from smallagents.models import Generation, Message, Model, ModelPool, Prompt, load_model
 from smallagents.prompts import Example
 from smallagents.registry import load_graphs, load_roles
 from smallagents.role import EscalationPolicy, Role, RoleSpec, VotingPolicy, role
 from smallagents.run import EscalationBudget, Price, RoleRecord, Run
 from smallagents.structured import CompiledSchema, compile_schema
+from smallagents.tools import (
+    CallerPipeline,
+    Tool,
+    ToolResult,
+    as_tools,
+    calls_schema,
+    describe_tools,
+    run_calls,
+    tool,
+)
 
 try:
     __version__ = version("smallagents")
@@ -44,11 +58,13 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "END",
     "START",
+    "CallerPipeline",
     "CompiledGraph",
     "CompiledSchema",
     "ContentError",
     "ContextOverflowError",
     "DownloadError",
+    "Duplicate",
     "EndpointError",
     "EscalationBudget",
     "EscalationPolicy",
@@ -58,12 +74,14 @@ __all__ = [
     "Graph",
     "GraphDefinitionError",
     "GraphInputError",
+    "GraphPipeline",
     "Message",
     "Model",
     "ModelFileError",
     "ModelPool",
     "ModelSpecError",
     "ModelUnavailableError",
+    "NearDuplicateIndex",
     "Price",
     "Prompt",
     "RecursionLimitError",
@@ -77,12 +95,22 @@ __all__ = [
     "SchemaError",
     "SmallAgentsError",
     "StructuredOutputError",
+    "Tool",
+    "ToolArgumentError",
+    "ToolDefinitionError",
+    "ToolResult",
+    "UnitResult",
     "UsageError",
     "VotingPolicy",
     "__version__",
+    "as_tools",
+    "calls_schema",
     "compile_schema",
+    "describe_tools",
     "load_graphs",
     "load_model",
     "load_roles",
     "role",
+    "run_calls",
+    "tool",
 ]

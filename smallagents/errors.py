@@ -12,8 +12,10 @@
     │   ├── RoleInputError           a role called with missing or ill-typed inputs
     │   ├── ContentError             a roles/graphs source that cannot be loaded
     │   ├── GraphDefinitionError     a graph built wrong (caught when it is built)
-    │   └── GraphInputError          a graph invoked with wrong inputs or a thread
-    │                                that holds another run
+    │   ├── GraphInputError          a graph invoked with wrong inputs or a thread
+    │   │                            that holds another run
+    │   ├── ToolDefinitionError      a tool defined wrong (caught when it is defined)
+    │   └── ToolArgumentError        a tool called with arguments its schema refuses
     ├── ModelUnavailableError        the model cannot be reached right now (exit code 3)
     │   ├── DownloadError            an ``hf:`` download failed (offline, no such file)
     │   └── EndpointError            an HTTP endpoint refused, failed or answered garbage
@@ -124,6 +126,26 @@ class GraphInputError(UsageError):
     def __init__(self, graph: str, problem: str, *, fix: str) -> None:
         self.graph = graph
         super().__init__(f"Graph {graph!r} input: {problem}.", fix=fix)
+
+
+class ToolDefinitionError(UsageError):
+    """A tool whose definition is wrong: found when it is defined, not when it runs."""
+
+    code = "tool_definition"
+
+    def __init__(self, tool: str, problem: str, *, fix: str) -> None:
+        self.tool = tool
+        super().__init__(f"Tool {tool!r}: {problem}.", fix=fix)
+
+
+class ToolArgumentError(UsageError):
+    """A tool called with arguments that its parameter schema refuses."""
+
+    code = "tool_argument"
+
+    def __init__(self, tool: str, problem: str, *, fix: str) -> None:
+        self.tool = tool
+        super().__init__(f"Tool {tool!r} arguments: {problem}.", fix=fix)
 
 
 class RecursionLimitError(SmallAgentsError):

@@ -16,12 +16,15 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from smallagents.content import ContentKind, content_dir
 from smallagents.errors import ContentError, SmallAgentsError
 from smallagents.graph import Graph
 from smallagents.role import Role
+
+if TYPE_CHECKING:
+    from smallagents.jobs.pipelines import Pipeline
 
 T = TypeVar("T")
 
@@ -157,6 +160,60 @@ def find_graph(name: str, *sources: str | Path) -> Graph:
             fix="check the name, or pass --graphs with the module, file or folder that defines it.",
         )
     return graphs[name]
+
+
+def is_pipeline(value: Any) -> bool:
+    """Whether ``value`` is a job pipeline object: ``name``, ``required_fields``, ``run_unit``.
+
+    Classes are not pipelines (their instances may be); roles and graphs are not
+    either, since they have no ``run_unit`` (the job command wraps them itself).
+    """
+    return (
+        not isinstance(value, type)
+        and isinstance(getattr(value, "name", None), str)
+        and callable(getattr(value, "required_fields", None))
+        and callable(getattr(value, "run_unit", None))
+    )
+
+
+def collect_pipelines(modules: Iterable[ModuleType]) -> dict[str, Pipeline]:
+    """Every public pipeline object (see :func:`is_pipeline`) in ``modules``, by its ``name``."""
+    found: dict[str, Pipeline] = {}
+    for module in modules:
+        for attribute, value in vars(module).items():
+            if not attribute.startswith("_") and is_pipeline(value):
+                found.setdefault(value.name, value)
+    return found
+
+
+def load_pipelines(*sources: str | Path) -> dict[str, Pipeline]:
+    """Pipeline objects from module names, files or folders (later sources win on a clash)."""
+    pipelines: dict[str, Pipeline] = {}
+    for source in sources:
+        pipelines.update(collect_pipelines(load_module(source)))
+    return pipelines
+
+
+def builtin_pipelines() -> dict[str, Pipeline]:
+    """The pipeline objects that the bundled ``graphs/`` files expose."""
+    return collect_pipelines(load_module(content_dir("graphs")))
+
+
+def find_pipeline(
+    name: str, *, roles: Iterable[str | Path] = (), graphs: Iterable[str | Path] = ()
+) -> Pipeline | None:
+    """An explicit pipeline object by name, or ``None`` if no graphs source exposes one.
+
+    A graph file exposes a pipeline as a module-level object with ``name``,
+    ``required_fields()`` and ``run_unit()`` (e.g. the ``caller`` pipeline of
+    ``graphs/tool_agent.py``). The given ``graphs`` sources win over the bundled
+    ones. ``None`` lets the caller fall back to wrapping a graph or a role of that
+    name; ``roles`` is accepted for that caller's signature and not searched here,
+    since role files define roles, not pipelines.
+    """
+    del roles  # roles become pipelines in the job command (RolePipeline)
+    pipelines = {**builtin_pipelines(), **load_pipelines(*graphs)}
+    return pipelines.get(name)
 
 
 def describe(value: Any) -> str:

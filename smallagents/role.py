@@ -178,6 +178,20 @@ class Role:
         """Template values for one call; override to add values from the role's state."""
         return inputs
 
+    def output_schema_for(self, values: Mapping[str, Any]) -> Any:
+        """The output schema of one call; override when it depends on the inputs.
+
+        The default is the role's own schema (``spec.output``). An override gets the
+        call's template values (after :meth:`values`) and returns anything ``output``
+        accepts (a pydantic model, a JSON Schema dict, a bundled schema name) or a
+        compiled schema; it is compiled through :func:`compile_schema`'s cache, so a
+        schema seen before costs nothing. It must keep the fields that ``vote_on`` and
+        ``unsure`` name. Few-shot examples are still checked against the role's own
+        schema, when the role is defined. A Caller uses it to constrain its answer to
+        the tools of each request.
+        """
+        return self.spec.output
+
     def __call__(self, **inputs: Any) -> Any:
         """Run the role and return its validated answer.
 
@@ -582,6 +596,7 @@ def _execute(role_obj: Role, inputs: Mapping[str, Any], run: Run, seed: int | No
     spec = configured_spec(role_obj.spec, run)
     checked = _checked_inputs(spec, inputs)
     values = role_obj.values(checked)
+    spec = _output_for_call(role_obj, spec, values)
     first_seed = seed if seed is not None else default_seed(spec.name, values, run.seed)
     model = run.models().load(spec.model)
     attempt = _sample_small_model(spec, model, values, first_seed)
@@ -615,6 +630,16 @@ def _execute(role_obj: Role, inputs: Mapping[str, Any], run: Run, seed: int | No
     )
     run.add(record)
     return record
+
+
+def _output_for_call(role_obj: Role, spec: RoleSpec, values: Mapping[str, Any]) -> RoleSpec:
+    """The spec with this call's output schema, when the role chooses one per call."""
+    schema = role_obj.output_schema_for(values)
+    if schema is spec.output:
+        return spec
+    compiled = schema if isinstance(schema, CompiledSchema) else compile_schema(_as_schema(schema))
+    _check_fields_exist(spec.name, compiled, spec.voting.fields, spec.escalation.unsure)
+    return dataclasses.replace(spec, output=compiled)
 
 
 def _sample_small_model(

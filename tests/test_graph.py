@@ -1,8 +1,9 @@
 """The graph runtime: builder, branches, fan-out, streaming, checkpoints, retries, CLI.
 
 Logic runs on :class:`~smallagents.testing.ScriptedModel` (answers chosen from the
-prompt, so parallel nodes get the right answer whatever their order); one test runs
-the built-in ``peer_review`` graph on the real embedded default model.
+prompt, so parallel nodes get the right answer whatever their order); the built-in
+``gra`` graph, on ScriptedModel and on the real embedded models, is tested in
+``test_gra.py``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from smallagents.errors import (
 )
 from smallagents.graph import (
     DEFAULT_RETRY,
-    CompiledGraph,
     CustomEvent,
     Escalation,
     GraphFinished,
@@ -217,98 +217,6 @@ def test_wrong_inputs_and_missing_thread_id_are_one_clear_error(tmp_path: Path) 
         g.compile().invoke({"colour": "red"})
     with g.compile(checkpoint=tmp_path / "c.sqlite") as app, pytest.raises(GraphInputError):
         app.invoke({"topic": "x"})  # a checkpoint needs a thread_id
-
-
-# --- the built-in peer_review graph ---------------------------------------------------
-
-
-def peer_review() -> CompiledGraph:
-    return find_graph("peer_review").compile()
-
-
-def test_peer_review_mermaid_has_its_nodes_and_edges() -> None:
-    chart = peer_review().mermaid()
-    for line in (
-        "__start__ --> generate;",
-        "generate -.-> review;",  # the fan-out
-        "review --> tally;",
-        "tally -.-> adjudicate;",  # the branch, only on a split decision
-        "tally -.-> __end__;",
-        "adjudicate --> __end__;",
-    ):
-        assert line in chart, chart
-
-
-def test_peer_review_input_and_output_schema() -> None:
-    app = peer_review()
-    schema = app.input_schema()
-    assert schema["required"] == ["domain"] and list(schema["properties"]) == ["domain"]
-    assert set(app.output_schema()["properties"]) == {"pair", "reviews", "verdict"}
-    # the compiled LangGraph graph stays reachable, with the same nodes
-    assert {"generate", "review", "tally", "adjudicate"} <= set(app.langgraph.get_graph().nodes)
-
-
-def review_answers(accepts: dict[str, bool]) -> Any:
-    def answer(text: str) -> dict[str, Any]:
-        if text.startswith("Write"):
-            return {"instruction": "Name a primary colour.", "response": "Red is one."}
-        if text.startswith("Review"):
-            focus = "clarity" if "for its clarity" in text else "correctness"
-            return {"feedback": f"{focus} checked", "score": 7, "accept": accepts[focus]}
-        assert "correctness: score 7" in text  # the adjudicator sees both reviews
-        return {"rationale": "Correct and clear enough.", "accept": True}
-
-    return answer
-
-
-@pytest.mark.parametrize("split", [False, True])
-def test_peer_review_adjudicates_only_a_split(split: bool) -> None:
-    graph = find_graph("peer_review")
-    assert {role.spec.model for role in graph.roles.values()} == {"default"}
-    answer = review_answers({"correctness": True, "clarity": not split})
-    model = ScriptedModel(
-        [lambda prompt, seed: json.dumps(answer(last_message(prompt)))], repeat_last=True
-    )
-    pool = ModelPool()
-    pool.register("default", model)
-    run = Run(pool=pool)
-    out = graph.compile().invoke({"domain": "art"}, run=run)
-    assert sorted(r["focus"] for r in out["reviews"]) == ["clarity", "correctness"]
-    roles = [r.role for r in run.records]
-    if split:
-        assert out["verdict"]["decided_by"] == "adjudicator" and roles[-1] == "pair_adjudicator"
-        assert len(roles) == 4
-    else:
-        assert out["verdict"] == {
-            "accept": True,
-            "rationale": "both reviewers accepted it",
-            "decided_by": "reviewers",
-        }
-        assert "pair_adjudicator" not in roles and len(roles) == 3
-
-
-def test_peer_review_on_the_real_default_model() -> None:
-    # One decode thread: tests run beside other CPU-heavy work, where two threads
-    # collapse (README, "Threads") and one holds its speed.
-    pool = ModelPool(threads=1)
-    run = Run(pool=pool)
-    try:
-        events = list(peer_review().stream({"domain": "gardening"}, run=run))
-    finally:
-        pool.close()
-    out = events[-1].output  # type: ignore[union-attr]
-    assert isinstance(events[-1], GraphFinished)
-    assert set(out) == {"pair", "reviews", "verdict"}
-    assert 8 <= len(out["pair"]["instruction"]) <= 120 and out["pair"]["response"]
-    assert sorted(r["focus"] for r in out["reviews"]) == ["clarity", "correctness"]
-    assert all(1 <= r["score"] <= 10 for r in out["reviews"])
-    split = len({r["accept"] for r in out["reviews"]}) == 2
-    assert out["verdict"]["decided_by"] == ("adjudicator" if split else "reviewers")
-    assert len(run.records) == (4 if split else 3)
-    assert all(r.status == "ok" for r in run.records)
-    role_events = [e for e in events if isinstance(e, RoleFinished)]
-    assert [e.role for e in role_events] == [r.role for r in run.records]
-    assert all(r.completion_tokens > 0 and r.samples >= 1 for r in run.records)
 
 
 @smallagents.role(model="calling-thread-fake")
@@ -625,12 +533,12 @@ def test_recursion_limit_raises_a_clear_error() -> None:
 
 
 def test_registry_finds_builtin_and_user_graphs(tmp_path: Path) -> None:
-    assert isinstance(builtin_graphs()["peer_review"], Graph)
+    assert isinstance(builtin_graphs()["gra"], Graph)
     graph_file = tmp_path / "crashy.py"
     graph_file.write_text(CRASHY)
     assert list(load_graphs(graph_file)) == ["crashy"]
     assert find_graph("crashy", graph_file).name == "crashy"
-    with pytest.raises(ContentError, match="known graphs: peer_review"):
+    with pytest.raises(ContentError, match=r"known graphs: .*\bgra\b"):
         find_graph("nope")
 
 
@@ -640,13 +548,13 @@ runner = CliRunner()
 def test_cli_lists_graphs() -> None:
     result = runner.invoke(cli_app, ["graphs"])
     assert result.exit_code == 0, result.output
-    assert "peer_review" in result.stdout and "generate" in result.stdout
+    assert "gra" in result.stdout and "review_2" in result.stdout
 
 
 def test_cli_shows_a_graph_as_mermaid(tmp_path: Path) -> None:
-    result = runner.invoke(cli_app, ["graph", "show", "peer_review"])
+    result = runner.invoke(cli_app, ["graph", "show", "gra"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("---") and "generate -.-> review;" in result.stdout
+    assert result.stdout.startswith("---") and "tally -.-> adjudicate;" in result.stdout
     graph_file = tmp_path / "crashy.py"
     graph_file.write_text(CRASHY)
     result = runner.invoke(cli_app, ["graph", "show", "crashy", "--graphs", str(graph_file)])
@@ -657,7 +565,7 @@ def test_cli_shows_a_graph_as_mermaid(tmp_path: Path) -> None:
 def test_cli_lists_roles_with_model_and_schema() -> None:
     result = runner.invoke(cli_app, ["roles"])
     assert result.exit_code == 0, result.output
-    for text in ("pair_generator", "pair_reviewer", "pair_adjudicator", "Verdict", "default"):
+    for text in ("gra_generator", "gra_reviewer", "gra_adjudicator", "Adjudication", "default"):
         assert text in result.stdout
 
 

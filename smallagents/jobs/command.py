@@ -143,6 +143,8 @@ def _print_summary(result: dict[str, Any]) -> None:
         ("accepted", result["records"]["accepted"]),
         ("rejected", result["records"]["rejected"]),
         ("acceptance rate", rates["acceptance"]),
+        ("adjudication rate", rates.get("adjudication")),
+        ("duplicates removed", rates.get("duplicates_removed")),
         ("escalation rate", rates["escalation"]),
         ("schema validity", rates["schema_validity"]),
         ("completion tokens", result["tokens"]["completion"]),

@@ -102,6 +102,9 @@ class GraphPipeline:
             graph's output as one accepted record.
         start: called once, in the writer thread, with the records already in the
             output (a resumed job), before any unit runs.
+        seeds: called once, in the writer thread, before ``start``, with every input
+            record of the job (each once, whatever ``samples_per_seed``), so that a
+            filter can compare outputs with all of the inputs, not only the unit's.
         finish_unit: called in the writer thread on each unit's result before it is
             written (cross-record filters such as de-duplication live here: one
             thread, in commit order, so a resumed job decides the same way).
@@ -114,6 +117,7 @@ class GraphPipeline:
         to_records: RecordsFn | None = None,
         start: Callable[[list[dict[str, Any]]], None] | None = None,
         finish_unit: Callable[[UnitResult], UnitResult] | None = None,
+        seeds: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
         self.graph = graph
         self.name: str = graph.name
@@ -121,11 +125,16 @@ class GraphPipeline:
         self._to_records = to_records
         self._start = start
         self._finish_unit = finish_unit
+        self._seeds = seeds
 
     def required_fields(self) -> tuple[str, ...]:
         schema = self.graph.input_schema
         required = getattr(schema, "__required_keys__", None)
         return tuple(sorted(required)) if required is not None else ()
+
+    def seeds(self, records: list[dict[str, Any]]) -> None:
+        if self._seeds is not None:
+            self._seeds(records)
 
     def start(self, existing: list[dict[str, Any]]) -> None:
         if self._start is not None:

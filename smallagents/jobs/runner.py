@@ -199,6 +199,9 @@ def run_job(
             require_pyarrow()
         output = AppendOnlyJsonl(options.journal_path, output_end)
         rejects = AppendOnlyJsonl(options.rejects_path, rejects_end)
+        seeds = getattr(pipeline, "seeds", None)
+        if seeds is not None:  # every input record once, for filters that compare with them
+            seeds(list({unit.line: unit.data for unit in units}.values()))
         start = getattr(pipeline, "start", None)
         if start is not None:
             start(output.read_committed())

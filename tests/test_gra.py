@@ -1,0 +1,713 @@
+"""The gra pipeline: MinHash de-duplication, the review logic, jobs, and real runs.
+
+The decision logic (agreement, splits, the adjudicator's three verdicts,
+refinement, de-duplication across units and resumes) runs on
+:class:`~smallagents.testing.ScriptedModel`, which answers each role by the cue
+that ends its prompt. Two tests run the real embedded models (SmolLM2 and Gemma 3
+270M) through a job and through the README's quick-start command.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import smallagents
+from smallagents import GraphPipeline, ModelPool, NearDuplicateIndex, Run, UnitResult
+from smallagents.cli import app
+from smallagents.content import content_dir
+from smallagents.dedupe import MinHash, jaccard, normalize, shingles
+from smallagents.jobs.command import find_pipeline
+from smallagents.jobs.runner import JobOptions, run_job
+from smallagents.models.base import Prompt
+from smallagents.models.pool import thread_pool
+from smallagents.registry import load_module
+from smallagents.testing import ScriptedModel
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "examples" / "seeds.jsonl"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def gra() -> ModuleType:
+    """The graph file, loaded by path as the runtime loads it."""
+    return load_module(content_dir("graphs") / "gra.py")[0]
+
+
+# --- MinHash de-duplication -------------------------------------------------------------
+
+EGG = "How long should I boil an egg to get a runny yolk? Boil it for about six minutes."
+EGG_REWORDED = "How long should I boil an egg for a runny yolk? Boil it for about six minutes."
+FRANCE = "What is the capital of France? The capital of France is Paris."
+SPAIN = "What is the capital of Spain? The capital of Spain is Madrid."
+
+
+def test_normalize_and_shingles() -> None:
+    assert normalize("  Hello,   WORLD!! it's") == "hello world it s"
+    assert shingles("A b c", size=2) == {"a b", "b c"}
+    assert shingles("one", size=2) == {"one"}  # shorter than a shingle: one shingle
+    assert shingles("?!", size=2) == frozenset()
+
+
+def test_exact_duplicate_ignores_case_and_punctuation() -> None:
+    index = NearDuplicateIndex()
+    index.add("seed s1", EGG)
+    found = index.find(EGG.upper().replace("?", " ... "))
+    assert found is not None and found.exact and found.similarity == 1.0
+    assert found.key == "seed s1"
+    assert found.describe() == "exact duplicate of seed s1"
+
+
+def test_near_duplicate_one_word_changed() -> None:
+    index = NearDuplicateIndex()
+    index.add("record a", EGG)
+    found = index.find(EGG_REWORDED)
+    assert found is not None and not found.exact
+    assert 0.7 <= found.similarity < 1.0
+    assert found.describe().startswith("near duplicate (similarity 0.")
+    assert found.describe().endswith("of record a")
+
+
+def test_distinct_texts_on_one_template_are_not_duplicates() -> None:
+    index = NearDuplicateIndex()
+    index.add("record a", FRANCE)
+    assert index.find(SPAIN) is None
+    assert index.check("record b", SPAIN) is None  # new: now indexed
+    assert len(index) == 2
+    found = index.check("record c", SPAIN)
+    assert found is not None and found.key == "record b"
+    assert len(index) == 2  # a duplicate is not added
+
+
+def test_the_most_similar_earlier_text_wins() -> None:
+    index = NearDuplicateIndex(threshold=0.5)
+    index.add("far", EGG + " Then eat it with toast and butter and a cup of tea.")
+    index.add("close", EGG_REWORDED)
+    found = index.find(EGG)
+    assert found is not None and found.key == "close"
+
+
+def test_minhash_estimates_the_jaccard_similarity() -> None:
+    minhash = MinHash(256)
+    for left, right in ((EGG, EGG_REWORDED), (FRANCE, SPAIN), (EGG, FRANCE)):
+        estimate = MinHash.similarity(minhash.signature(left), minhash.signature(right))
+        assert abs(estimate - jaccard(left, right)) < 0.12, (left, right)
+
+
+def test_signatures_are_the_same_in_every_process() -> None:
+    # Python's own hash() is salted per process; a resumed job must decide the same.
+    probe = (
+        "from smallagents.dedupe import MinHash; import sys; "
+        "print(sum(MinHash().signature(sys.argv[1])) % 1000003)"
+    )
+    results = {
+        subprocess.run(
+            [sys.executable, "-c", probe, EGG],
+            env={"PYTHONHASHSEED": str(hash_seed), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for hash_seed in (1, 2)
+    }
+    assert results == {str(sum(MinHash().signature(EGG)) % 1000003)}
+    assert MinHash(seed=2).signature(EGG) != MinHash().signature(EGG)  # another family
+
+
+def test_bad_index_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="threshold"):
+        NearDuplicateIndex(threshold=0)
+    with pytest.raises(ValueError, match="bands"):
+        NearDuplicateIndex(permutations=100, bands=32)
+    with pytest.raises(ValueError, match="different lengths"):
+        MinHash.similarity((1, 2), (1,))
+
+
+# --- scripted models --------------------------------------------------------------------
+
+PAIR = {"instruction": "How do I keep cut flowers fresh?", "response": "Change the water daily."}
+REVISED = {"instruction": "How do I keep cut flowers fresh?", "response": "Trim the stems."}
+REFINED = {"instruction": "How can I keep tulips fresh?", "response": "Keep them cool."}
+
+
+def review(score: int, accept: bool, feedback: str = "Fine.") -> dict[str, Any]:
+    return {"problems": [] if accept else ["A problem."], "feedback": feedback,
+            "score": score, "accept": accept}  # fmt: skip
+
+
+def adjudication(verdict: str, revision: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"rationale": f"I {verdict} it.", "verdict": verdict, "revision": revision}
+
+
+def request(prompt: Prompt) -> str:
+    """The filled template of the request: the last chat turn, or the base prompt's last block."""
+    return prompt.rsplit("\n\n", 1)[-1] if isinstance(prompt, str) else prompt[-1]["content"]
+
+
+Answer = dict[str, Any] | str | Callable[[str], dict[str, Any]]
+
+
+def scripted_models(
+    *,
+    generated: Answer = PAIR,
+    reviews: tuple[Answer, Answer] = (review(8, True), review(9, True)),
+    decision: dict[str, Any] | None = None,
+    refined: dict[str, str] | None = None,
+    reviews_after_refine: tuple[Answer, Answer] | None = None,
+) -> dict[str, ScriptedModel]:
+    """A SmolLM2 stand-in ("default", chat) and a Gemma stand-in ("gemma-270m", base).
+
+    Each answers by the cue that ends the request; reviewer ``i`` of the default
+    configuration plays on model ``i``.
+    """
+
+    def answer_on(model: int) -> Callable[[Prompt, int], str]:
+        def answer(prompt: Prompt, seed: int) -> str:
+            text = request(prompt)
+            if text.endswith("New example:"):
+                value: Answer = generated
+            elif text.endswith("Improved example:"):
+                value = refined or {}
+            elif text.endswith("Review:"):
+                again = refined is not None and refined["response"] in text
+                value = (reviews_after_refine if again and reviews_after_refine else reviews)[model]
+            elif text.endswith("Decision:"):
+                value = decision or {}
+            else:
+                raise AssertionError(f"unexpected request: {text!r}")
+            if callable(value):
+                value = value(text)
+            return value if isinstance(value, str) else json.dumps(value)
+
+        return answer
+
+    return {
+        "default": ScriptedModel([answer_on(0)], name="smol", repeat_last=True),
+        "gemma-270m": ScriptedModel([answer_on(1)], name="gemma", repeat_last=True, chat=False),
+    }
+
+
+def run_one(
+    pipeline: GraphPipeline, models: dict[str, ScriptedModel], seed: dict[str, Any] | None = None
+) -> UnitResult:
+    pool = ModelPool()
+    for name, model in models.items():
+        pool.register(name, model)
+    data = seed or {"id": "s1", "domain": "gardening", "instruction": "How do I water roses?"}
+    return pipeline.run_unit(data, run=Run(pool=pool), seed=7, unit_id=str(data.get("id", "u")))
+
+
+def only(records: list[dict[str, Any]]) -> dict[str, Any]:
+    assert len(records) == 1, records
+    return records[0]
+
+
+RECORD_KEYS = {
+    "id", "instruction", "response", "reviews", "verdict", "adjudicated", "escalated",
+    "seed_id", "models", "disagreement", "rationale", "refined",
+}  # fmt: skip
+
+
+# --- the graph ------------------------------------------------------------------------------
+
+
+def test_mermaid_and_schemas(gra: ModuleType) -> None:
+    app_ = gra.graph.compile()
+    chart = app_.mermaid()
+    for line in (
+        "__start__ --> generate;",
+        "generate --> review_1;",
+        "review_1 --> review_2;",
+        "review_2 --> tally;",
+        "tally -.-> adjudicate;",  # only on a disagreement
+        "tally -.-> __end__;",
+        "adjudicate -.-> __end__;",
+    ):
+        assert line in chart, chart
+    assert "refine" not in chart  # refinement is off by default
+    schema = app_.input_schema()
+    assert schema["required"] == ["instruction"]
+    assert set(schema["properties"]) == {"instruction", "response", "domain"}
+    assert set(app_.output_schema()["properties"]) == {
+        "pair", "reviews", "decision", "disagreement", "round"
+    }  # fmt: skip
+
+
+def test_default_roles_put_the_two_embedded_models_in_different_roles(gra: ModuleType) -> None:
+    reviewers = gra.reviewer_roles(gra.GraConfig())
+    assert [(r.name, r.spec.model) for r in reviewers] == [
+        ("gra_reviewer_1", "default"),
+        ("gra_reviewer_2", "gemma-270m"),
+    ]
+    three = gra.reviewer_roles(gra.GraConfig(reviewers=3))
+    # A second reviewer on one model samples: greedy decoding would copy the first.
+    assert [r.spec.temperature for r in three] == [0.0, 0.0, 0.7]
+    assert three[2].spec.model == "default"
+
+
+def test_reviewers_agree_to_accept(gra: ModuleType) -> None:
+    models = scripted_models(reviews=(review(8, True), review(9, True)))
+    result = run_one(gra.build_pipeline(), models)
+    record = only(result.outputs)
+    assert result.rejects == []
+    assert set(record) == RECORD_KEYS
+    assert (record["instruction"], record["response"]) == (PAIR["instruction"], PAIR["response"])
+    assert record["verdict"] == "accept" and record["adjudicated"] is False
+    assert record["disagreement"] is None and record["seed_id"] == "s1"
+    assert record["models"] == {
+        "gra_generator": "smol",
+        "gra_reviewer_1": "smol",
+        "gra_reviewer_2": "gemma",
+    }
+    assert [(r["reviewer"], r["score"]) for r in record["reviews"]] == [
+        ("gra_reviewer_1", 8),
+        ("gra_reviewer_2", 9),
+    ]
+    assert [r.role for r in result.records] == ["gra_generator", "gra_reviewer_1", "gra_reviewer_2"]
+
+
+def test_reviewers_agree_to_reject(gra: ModuleType) -> None:
+    result = run_one(
+        gra.build_pipeline(), scripted_models(reviews=(review(2, False), review(3, False)))
+    )
+    reject = only(result.rejects)
+    assert result.outputs == []
+    assert reject["verdict"] == "reject" and reject["adjudicated"] is False
+    assert reject["reason"] == "the reviewers rejected it (scores 2, 3)"
+    assert "gra_adjudicator" not in reject["models"]
+
+
+@pytest.mark.parametrize("verdict", ["accept", "reject", "revise"])
+def test_a_split_goes_to_the_adjudicator(gra: ModuleType, verdict: str) -> None:
+    decision = adjudication(verdict, REVISED if verdict == "revise" else None)
+    models = scripted_models(reviews=(review(8, True), review(7, False)), decision=decision)
+    result = run_one(gra.build_pipeline(), models)
+    record = only(result.outputs + result.rejects)
+    assert record["adjudicated"] is True and record["verdict"] == verdict
+    assert record["disagreement"] == "the reviewers split on accepting it"
+    assert record["rationale"] == f"I {verdict} it."
+    assert record["models"]["gra_adjudicator"] == "smol"
+    # The adjudicator read the pair and both reviews.
+    asked = request(models["default"].calls[-1].prompt)
+    assert PAIR["response"] in asked
+    assert "reviewer 1: score 8, accept" in asked and "reviewer 2: score 7, reject" in asked
+    if verdict == "reject":
+        assert result.outputs == [] and record["reason"] == "the adjudicator rejected it"
+    else:
+        assert result.rejects == []
+    if verdict == "revise":
+        assert record["response"] == REVISED["response"]
+        assert record["draft"] == PAIR
+    else:
+        assert record["response"] == PAIR["response"] and "draft" not in record
+
+
+def test_a_revise_without_a_revision_is_a_reject(gra: ModuleType) -> None:
+    models = scripted_models(
+        reviews=(review(8, True), review(2, False)), decision=adjudication("revise", None)
+    )
+    reject = only(run_one(gra.build_pipeline(), models).rejects)
+    assert reject["verdict"] == "reject" and reject["adjudicated"] is True
+    assert reject["reason"] == "the adjudicator asked for a revision but wrote none"
+
+
+@pytest.mark.parametrize(
+    ("scores", "adjudicated"),
+    [((6, 10), True), ((7, 10), False), ((10, 6), True)],
+)
+def test_a_score_spread_of_the_threshold_or_more_is_a_disagreement(
+    gra: ModuleType, scores: tuple[int, int], adjudicated: bool
+) -> None:
+    models = scripted_models(
+        reviews=(review(scores[0], True), review(scores[1], True)),
+        decision=adjudication("accept"),
+    )
+    record = only(run_one(gra.build_pipeline(), models).outputs)
+    assert record["adjudicated"] is adjudicated
+    if adjudicated:
+        low, high = sorted(scores)
+        assert record["disagreement"] == f"the scores spread from {low} to {high}"
+    # The threshold is configuration: at 5, a spread of 4 is agreement.
+    wider = gra.build_pipeline(gra.GraConfig(spread_threshold=5))
+    assert only(run_one(wider, models).outputs)["adjudicated"] is False
+
+
+def test_an_accept_below_the_accept_threshold_counts_as_a_reject(gra: ModuleType) -> None:
+    models = scripted_models(
+        reviews=(review(3, True), review(6, True)), decision=adjudication("reject")
+    )
+    reject = only(run_one(gra.build_pipeline(), models).rejects)
+    assert reject["adjudicated"] is True
+    assert reject["disagreement"] == "the reviewers split on accepting it"
+    # Both below the threshold: they agree to reject, whatever their accept flags.
+    models = scripted_models(reviews=(review(4, True), review(5, True)))
+    reject = only(run_one(gra.build_pipeline(), models).rejects)
+    assert reject["adjudicated"] is False and reject["reason"].startswith("the reviewers rejected")
+
+
+def test_a_reviewer_without_a_valid_review_leaves_it_to_the_adjudicator(gra: ModuleType) -> None:
+    models = scripted_models(reviews=(review(9, True), "not json"), decision=adjudication("accept"))
+    result = run_one(gra.build_pipeline(), models)
+    record = only(result.outputs)
+    assert record["adjudicated"] is True
+    assert record["disagreement"] == "a reviewer gave no valid review"
+    assert record["reviews"][1] == {"reviewer": "gra_reviewer_2", "error": "no valid review"}
+    unresolved = [r for r in result.records if r.status == "unresolved"]
+    assert [r.role for r in unresolved] == ["gra_reviewer_2"]
+    assert "reviewer 2: no valid review" in request(models["default"].calls[-1].prompt)
+
+
+def test_the_generator_sees_the_seed_and_the_domain(gra: ModuleType) -> None:
+    models = scripted_models()
+    seed = {"id": "s9", "instruction": "Name a fern.", "response": "Maidenhair."}
+    run_one(gra.build_pipeline(), models, seed)
+    asked = request(models["default"].calls[0].prompt)
+    assert "Instruction: Name a fern." in asked and "Response: Maidenhair." in asked
+    assert asked.startswith(f"Domain: {gra.DEFAULT_DOMAIN}")  # a seed without a domain
+    assert asked.endswith("New example:")
+    # The fixed few-shot examples come before it, as chat turns.
+    assert sum(m["role"] == "assistant" for m in models["default"].calls[0].prompt) == 3
+    # The base model gets its few-shot examples as plain text, each followed by JSON.
+    base_prompt = models["gemma-270m"].calls[0].prompt
+    assert isinstance(base_prompt, str) and base_prompt.count("\nReview: {") == 4
+
+
+def test_refinement_gives_a_rejected_draft_one_more_round(gra: ModuleType) -> None:
+    models = scripted_models(
+        reviews=(review(2, False, "Too vague."), review(3, False, "Say how.")),
+        refined=REFINED,
+        reviews_after_refine=(review(8, True), review(9, True)),
+    )
+    result = run_one(gra.build_pipeline(gra.GraConfig(refine=True)), models)
+    record = only(result.outputs)
+    assert record["refined"] is True and record["verdict"] == "accept"
+    assert (record["instruction"], record["response"]) == (
+        REFINED["instruction"],
+        REFINED["response"],
+    )
+    assert [r["score"] for r in record["reviews"]] == [8, 9]  # the last round's reviews
+    refine_prompt = next(
+        request(call.prompt)
+        for call in models["default"].calls
+        if request(call.prompt).endswith("Improved example:")
+    )
+    assert "Too vague." in refine_prompt and "Say how." in refine_prompt
+    roles = [r.role for r in result.records]
+    assert roles.count("gra_refiner") == 1 and roles.count("gra_reviewer_1") == 2
+
+
+def test_refinement_happens_once_at_most(gra: ModuleType) -> None:
+    models = scripted_models(reviews=(review(2, False), review(3, False)), refined=REFINED)
+    result = run_one(gra.build_pipeline(gra.GraConfig(refine=True)), models)
+    reject = only(result.rejects)
+    assert reject["refined"] is True and reject["verdict"] == "reject"
+    assert [r.role for r in result.records].count("gra_refiner") == 1
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+def test_configuration_from_the_environment(gra: ModuleType) -> None:
+    assert gra.config_from_env({}) == gra.GraConfig()
+    config = gra.config_from_env(
+        {
+            "SMALLAGENTS_GRA_REVIEWERS": "3",
+            "SMALLAGENTS_GRA_REVIEWER_MODELS": "gemma-270m, default",
+            "SMALLAGENTS_GRA_SPREAD_THRESHOLD": "5",
+            "SMALLAGENTS_GRA_ACCEPT_THRESHOLD": "7",
+            "SMALLAGENTS_GRA_DEDUPE_THRESHOLD": "0.9",
+            "SMALLAGENTS_GRA_REFINE": "on",
+        }
+    )
+    assert config == gra.GraConfig(
+        reviewers=3,
+        reviewer_models=("gemma-270m", "default"),
+        spread_threshold=5,
+        accept_threshold=7,
+        dedupe_threshold=0.9,
+        refine=True,
+    )
+    assert gra.build_graph(config).nodes == [
+        "generate", "review_1", "review_2", "review_3", "tally", "adjudicate", "refine"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SMALLAGENTS_GRA_REVIEWERS", "two", "does not parse"),
+        ("SMALLAGENTS_GRA_REFINE", "maybe", "does not parse"),
+        ("SMALLAGENTS_GRA_REVIEWERS", "0", "reviewers must be at least 1"),
+        ("SMALLAGENTS_GRA_DEDUPE_THRESHOLD", "1.5", "dedupe_threshold must be in"),
+    ],
+)
+def test_bad_configuration_is_a_usage_error(
+    gra: ModuleType, variable: str, value: str, message: str
+) -> None:
+    with pytest.raises(smallagents.UsageError, match=message) as caught:
+        gra.config_from_env({variable: value})
+    assert caught.value.exit_code == 2 and "Fix:" in str(caught.value)
+
+
+# --- de-duplication in jobs -----------------------------------------------------------------
+
+
+class Killed(Exception):
+    """Stands in for a killed process: it stops the job between two units."""
+
+
+class Scripted:
+    """A pipeline that serves scripted models to the wrapped one in every worker.
+
+    A job gives each worker a model pool of its own, so the models are registered
+    there, at the start of each unit. ``kill_at`` stops the job when that unit starts.
+    """
+
+    def __init__(
+        self, inner: GraphPipeline, models: dict[str, ScriptedModel], kill_at: str | None = None
+    ) -> None:
+        self.inner, self.models, self.kill_at = inner, models, kill_at
+        self.name = inner.name
+
+    def required_fields(self) -> tuple[str, ...]:
+        return self.inner.required_fields()
+
+    def seeds(self, records: list[dict[str, Any]]) -> None:
+        self.inner.seeds(records)
+
+    def start(self, existing: list[dict[str, Any]]) -> None:
+        self.inner.start(existing)
+
+    def finish_unit(self, result: UnitResult) -> UnitResult:
+        return self.inner.finish_unit(result)
+
+    def run_unit(self, data: dict[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
+        if unit_id == self.kill_at:
+            raise Killed(unit_id)
+        for name, model in self.models.items():
+            thread_pool().register(name, model)
+        return self.inner.run_unit(data, run=run, seed=seed, unit_id=unit_id)
+
+
+def write_seeds(path: Path, seeds: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(seed) + "\n" for seed in seeds))
+    return path
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def copy_of_the_seed(text: str) -> dict[str, str]:
+    instruction = text.split("Instruction: ", 1)[1].split("\n", 1)[0]
+    return {"instruction": instruction, "response": "The very same answer, copied."}
+
+
+def test_a_copy_of_a_seed_is_rejected_as_a_duplicate(gra: ModuleType, tmp_path: Path) -> None:
+    seeds = [
+        {"id": "s1", "instruction": "How do I water roses?", "response": "At the roots."},
+        {"id": "s2", "instruction": "How do I prune an apple tree?", "response": "In winter."},
+    ]
+
+    def generate(text: str) -> dict[str, str]:
+        if "water roses" in text:  # s1's pair comes out as a near copy of s2, the other seed
+            return {"instruction": "How do I prune an apple tree?", "response": "In the winter."}
+        return {"instruction": "What soil do tulips like?", "response": "Sandy, drained soil."}
+
+    pipeline = Scripted(gra.build_pipeline(), scripted_models(generated=generate))
+    options = JobOptions(
+        input=str(write_seeds(tmp_path / "in.jsonl", seeds)), output=tmp_path / "out.jsonl"
+    )
+    report = run_job(pipeline, options)
+    assert [r["id"] for r in lines(tmp_path / "out.jsonl")] == ["s2"]
+    reject = only(lines(tmp_path / "out.rejects.jsonl"))
+    assert reject["id"] == "s1" and reject["verdict"] == "accept"  # accepted, then dropped
+    assert reject["reason"] == "duplicate instruction of seed s2"
+    assert report["rates"]["duplicates_removed"] == 1
+    assert report["records"] == {"accepted": 1, "rejected": 1}
+
+
+def test_a_copy_of_a_few_shot_example_is_a_duplicate(gra: ModuleType) -> None:
+    pipeline = gra.build_pipeline()
+    pipeline.seeds([])
+    pipeline.start([])
+    copied = {
+        "id": "u1",
+        "instruction": "Which river is the longest in Africa",
+        "response": "The Nile is the longest river in Africa, about 6,650 km long!",
+    }
+    result = pipeline.finish_unit(UnitResult(outputs=[copied]))
+    assert result.outputs == []
+    assert only(result.rejects)["reason"].startswith("duplicate instruction of few-shot example")
+
+
+def near_copy(text: str) -> dict[str, str]:
+    # Every seed gives nearly the same pair, one word apart: from the second on,
+    # each is a near duplicate of the first.
+    seed_instruction = text.split("Instruction: ", 1)[1].split("\n", 1)[0]
+    tree = ("lemon", "lime", "orange", "olive")[SEED_TEXTS.index(seed_instruction)]
+    return {
+        "instruction": f"How often should I water a young {tree} tree in a hot summer?",
+        "response": "Water it deeply twice a week in summer, and let the top few centimetres "
+        "of the soil dry out between waterings.",
+    }
+
+
+SEED_TEXTS = [
+    "How do I water roses?",
+    "How do I prune an apple tree?",
+    "What is compost?",
+    "When do I plant garlic?",
+]
+
+
+def test_duplicates_across_units_and_after_a_resume(gra: ModuleType, tmp_path: Path) -> None:
+    seeds = [{"id": f"s{i}", "instruction": text} for i, text in enumerate(SEED_TEXTS, 1)]
+    options = JobOptions(
+        input=str(write_seeds(tmp_path / "in.jsonl", seeds)), output=tmp_path / "out.jsonl"
+    )
+    models = scripted_models(generated=near_copy)
+    # The first process is "killed" when unit s3 starts: s1 kept, s2 a near duplicate of it.
+    with pytest.raises(Killed):
+        run_job(Scripted(gra.build_pipeline(), models, kill_at="s3"), options)
+    assert [r["id"] for r in lines(tmp_path / "out.jsonl")] == ["s1"]
+    first = only(lines(tmp_path / "out.rejects.jsonl"))
+    assert first["id"] == "s2" and first["reason"].endswith("of record s1")
+    assert first["reason"].startswith("near duplicate (similarity 0.")
+    # A new process (a new pipeline, an empty index) resumes: s3 and s4 duplicate s1,
+    # which it only knows from the output file.
+    report = run_job(Scripted(gra.build_pipeline(), models), options)
+    assert [r["id"] for r in lines(tmp_path / "out.jsonl")] == ["s1"]
+    rejects = lines(tmp_path / "out.rejects.jsonl")
+    assert [r["id"] for r in rejects] == ["s2", "s3", "s4"]
+    assert all(r["reason"].endswith("of record s1") for r in rejects)
+    assert report["units"] == {"total": 4, "done": 4}
+    assert report["rates"]["duplicates_removed"] == 3
+
+
+def test_the_report_counts_adjudications(gra: ModuleType, tmp_path: Path) -> None:
+    seeds = [{"id": f"s{i}", "instruction": text} for i, text in enumerate(SEED_TEXTS, 1)]
+
+    def generate(text: str) -> dict[str, str]:
+        seed_instruction = text.split("Instruction: ", 1)[1].split("\n", 1)[0]
+        return {"instruction": f"Tell me: {seed_instruction}", "response": "A distinct answer."}
+
+    def gemma_review(text: str) -> dict[str, Any]:
+        # Gemma disagrees on the seeds about plants' care (s1, s2, s4), not on compost.
+        return review(9, True) if "compost" in text else review(2, False)
+
+    models = scripted_models(
+        generated=generate,
+        reviews=(review(9, True), gemma_review),
+        decision=adjudication("reject"),
+    )
+    options = JobOptions(
+        input=str(write_seeds(tmp_path / "in.jsonl", seeds)), output=tmp_path / "out.jsonl"
+    )
+    report = run_job(Scripted(gra.build_pipeline(), models), options)
+    assert report["records"] == {"accepted": 1, "rejected": 3}
+    assert report["rates"]["adjudication"] == 0.75
+    assert report["rates"]["duplicates_removed"] == 0
+
+
+def test_smallagents_run_gra_finds_the_pipeline_with_its_hooks(gra: ModuleType) -> None:
+    found = find_pipeline("gra", [], [])
+    assert found is gra.pipeline and isinstance(found, GraphPipeline)
+    found.seeds([{"id": "x", "instruction": "What is compost?", "response": "Rotted matter."}])
+    found.start([])
+    copy = {"id": "u", "instruction": "what is COMPOST", "response": "Something else."}
+    assert only(found.finish_unit(UnitResult(outputs=[copy])).rejects)["reason"] == (
+        "duplicate instruction of seed x"
+    )
+
+
+# --- the real embedded models ---------------------------------------------------------------
+
+
+def test_bundled_seeds_are_valid_and_varied() -> None:
+    seeds = lines(SEEDS)
+    assert len(seeds) == 12 and len({s["id"] for s in seeds}) == 12
+    assert all(s["instruction"] for s in seeds)
+    assert len({s.get("domain") for s in seeds}) >= 5
+    assert any("response" not in s for s in seeds) and any("domain" not in s for s in seeds)
+
+
+def check_job_files(output: Path, seeds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Both files: valid JSON lines of the documented shape, one record per seed."""
+    rejects_path = output.with_name(output.stem + ".rejects.jsonl")
+    for path in (output, rejects_path):
+        text = path.read_text() if path.exists() else ""
+        assert text == "" or text.endswith("\n")
+    kept, rejected = lines(output), lines(rejects_path)
+    records = kept + rejected
+    assert sorted(r["id"] for r in records) == sorted(s["id"] for s in seeds)
+    assert all(r["seed_id"] == r["id"] for r in records)
+    for record in kept:
+        assert set(record) >= RECORD_KEYS, record
+        assert record["verdict"] in ("accept", "revise")
+    for record in rejected:
+        assert record["reason"], record
+        if "verdict" in record:  # else the unit failed before a decision; the reason says why
+            assert set(record) >= RECORD_KEYS
+            assert record["verdict"] == "reject" or "duplicate" in record["reason"]
+    for record in records:
+        if "reviews" in record:
+            assert len(record["reviews"]) == 2
+            assert all(1 <= r["score"] <= 10 for r in record["reviews"] if "score" in r)
+            assert record["adjudicated"] is (record["disagreement"] is not None)
+    return records
+
+
+def test_a_real_job_with_both_embedded_models(
+    gra: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One decode thread: tests run beside other CPU-heavy work (README, "Threads").
+    monkeypatch.setenv("SMALLAGENTS_THREADS", "1")
+    seeds = [s for s in lines(SEEDS) if s["id"] in ("s04", "s11")]  # one without a response
+    options = JobOptions(
+        input=str(write_seeds(tmp_path / "seeds.jsonl", seeds)), output=tmp_path / "data.jsonl"
+    )
+    report = run_job(gra.build_pipeline(), options)
+    records = check_job_files(tmp_path / "data.jsonl", seeds)
+    decided = [r for r in records if "models" in r]
+    assert decided, records
+    for record in decided:
+        assert record["models"]["gra_reviewer_1"] == "default"
+        assert record["models"]["gra_reviewer_2"] == "gemma-270m"
+        assert record["models"]["gra_generator"] == "default"
+        assert record["escalated"] is False
+    assert report["units"] == {"total": 2, "done": 2}
+    assert report["records"]["accepted"] + report["records"]["rejected"] == 2
+    assert report["rates"]["schema_validity"] > 0.5
+    assert {"gra_generator", "gra_reviewer_1", "gra_reviewer_2"} <= set(report["roles"])
+
+
+def test_the_readme_quick_start_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (ROOT / "README.md").read_text()
+    command = (
+        "python3 -m venv .venv && .venv/bin/pip install -e . && "
+        ".venv/bin/smallagents run gra --input examples/seeds.jsonl --output data.jsonl"
+    )
+    assert command in readme
+    arguments = command.split(".venv/bin/smallagents ", 1)[1].split()
+    arguments[arguments.index("--output") + 1] = str(tmp_path / "data.jsonl")
+    monkeypatch.chdir(ROOT)  # the README's paths are relative to the checkout
+    monkeypatch.setenv("SMALLAGENTS_THREADS", "1")
+    report_path = tmp_path / "report.json"
+    result = runner.invoke(
+        app, [*arguments, "--limit", "2", "--quiet", "--report", str(report_path)]
+    )
+    assert result.exit_code == 0, result.output
+    check_job_files(tmp_path / "data.jsonl", lines(SEEDS)[:2])
+    report = json.loads(report_path.read_text())
+    assert report["pipeline"] == "gra" and report["units"] == {"total": 2, "done": 2}
+    assert report["rates"]["adjudication"] is not None
