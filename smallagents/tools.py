@@ -42,9 +42,13 @@ __all__ = [
     "ToolStatus",
     "as_tools",
     "calls_schema",
+    "describe_schema",
     "describe_tools",
+    "format_output",
+    "parse_docstring",
     "run_calls",
     "tool",
+    "truncate",
 ]
 
 DEFAULT_TIMEOUT = 10.0
