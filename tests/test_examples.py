@@ -26,3 +26,12 @@ def test_structured_generation_example_runs_as_a_script() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "label=" in result.stdout
+
+
+def test_tool_agent_example_calls_only_given_tools_with_valid_arguments() -> None:
+    main = runpy.run_path(str(EXAMPLES / "tool_agent.py"))["main"]
+    output = main("What is 12 times 7?")
+    assert output["status"] in {"answered", "step_limit", "gave_up", "unanswered"}
+    for call in output.get("history", []):
+        assert call["name"] in {"calculate", "convert_length"}
+        assert call["status"] != "invalid_arguments"
