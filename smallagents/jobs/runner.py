@@ -3,7 +3,7 @@
 Units (one input record, one sample) run on ``workers`` threads, each with its own
 model instances (llama.cpp instances are never shared between threads) and
 ``cores // workers`` decode threads. Results are written by the calling thread
-alone, in the order units finish, through :mod:`smallagents.jobs.state`.
+alone, in input order, through :mod:`smallagents.jobs.state`.
 
 Reproducibility: a unit's id and seed come from its input record and the job's
 ``seed`` only, and model answers depend only on prompt and seed (see
@@ -221,7 +221,7 @@ def run_job(
                     aliases=aliases,
                     keep_records=False,
                 )
-                for unit, raw in _execute(pipeline, todo, options, run):
+                for unit, raw in in_input_order(todo, _execute(pipeline, todo, options, run)):
                     result = finish_unit(raw) if finish_unit is not None else raw
                     output_length = output.append(result.outputs)
                     rejects_length = rejects.append(result.rejects)
@@ -321,6 +321,25 @@ def _execute(
             created_pool.close()
         if caller_pool is not None:
             use_thread_pool(caller_pool)
+
+
+def in_input_order(
+    units: Sequence[Unit], finished: Iterator[tuple[Unit, UnitResult]]
+) -> Iterator[tuple[Unit, UnitResult]]:
+    """Hand results on in input order, whatever order the workers finish them in.
+
+    Writing (and so de-duplicating, which keeps the first of two near-duplicates) in
+    input order makes the output the same file, line for line, with 1 or N workers.
+    At most about 2 x workers results wait here, since that many units are in flight.
+    """
+    position = {unit.id: index for index, unit in enumerate(units)}
+    waiting: dict[int, tuple[Unit, UnitResult]] = {}
+    next_index = 0
+    for unit, result in finished:
+        waiting[position[unit.id]] = (unit, result)
+        while next_index in waiting:
+            yield waiting.pop(next_index)
+            next_index += 1
 
 
 def _guard(work: Any, unit: Unit) -> UnitResult:
