@@ -10,7 +10,9 @@ Two step shapes are measured first:
   Here its errors are rare and random, which is what voting fixes.
 
 The task adds two long numbers with the counting step, once with single samples
-(k=1) and once with k chosen by ``choose_k`` for the measured p.
+(k=1) and once with k chosen by ``choose_k`` for the measured p. The step role and
+the bookkeeping live in ``graphs/long_addition.py``, which also makes the task a
+job: ``smallagents run long_addition --input pairs.jsonl --output sums.jsonl``.
 
 Run: ``python examples/long_addition.py [--digits 12] [--model gemma-270m]``.
 """
@@ -20,104 +22,16 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import smallagents
 from smallagents.decompose import choose_k, run_steps, step_accuracy
 
-OFFSET = 10  # counts run from 10 up, so that every window shows six numbers
-COUNT_SCHEMA = {"type": "integer", "minimum": OFFSET, "maximum": OFFSET + 20}
-
-
-def window(value: int) -> str:
-    """The last six numbers of the count that ends at ``value``."""
-    return " ".join(str(n) for n in range(value - 5, value + 1))
-
-
-def make_roles(model: str, temperature: float) -> tuple[smallagents.Role, smallagents.Role]:
-    """The counting step and the digit-sum step, on ``model``."""
-    voting = smallagents.VotingPolicy(k=1, temperature=temperature, max_samples=12)
-
-    @smallagents.role(
-        model=model,
-        schema=COUNT_SCHEMA,
-        max_tokens=4,
-        temperature=temperature,
-        votes=voting,
-        examples=[
-            ({"sequence": window(14)}, 15),
-            ({"sequence": window(21)}, 22),
-            ({"sequence": window(12)}, 13),
-        ],
-    )
-    def count_on(sequence: str) -> int:
-        """Counting: {sequence}"""
-
-    @smallagents.role(
-        model=model,
-        schema={"type": "integer", "minimum": 0, "maximum": 18},
-        max_tokens=4,
-        temperature=temperature,
-        votes=voting,
-        examples=[
-            ({"a": 2, "b": 2}, 4),
-            ({"a": 3, "b": 5}, 8),
-            ({"a": 9, "b": 4}, 13),
-            ({"a": 5, "b": 8}, 13),
-            ({"a": 0, "b": 7}, 7),
-        ],
-    )
-    def add_digits(a: int, b: int) -> int:
-        """{a} + {b} ="""
-
-    return count_on, add_digits
-
-
-@dataclass(frozen=True)
-class Addition:
-    """Where a long addition stands: digits least significant first."""
-
-    a: tuple[int, ...]
-    b: tuple[int, ...]
-    position: int = 0
-    value: int = OFFSET  # the running count for the current position
-    remaining: int = 0  # counts left at the current position
-    carry: int = 0
-    result: tuple[int, ...] = ()
-
-    @property
-    def done(self) -> bool:
-        return self.position >= len(self.a)
-
-
-def start(a: int, b: int, digits: int) -> Addition:
-    da = tuple(int(c) for c in str(a).zfill(digits)[::-1])
-    db = tuple(int(c) for c in str(b).zfill(digits)[::-1])
-    return settle(Addition(da, db, value=OFFSET + da[0], remaining=db[0]))
-
-
-def settle(state: Addition) -> Addition:
-    """Close finished positions (plain code: digit, carry, next position)."""
-    while not state.done and state.remaining == 0:
-        total = state.value - OFFSET
-        position = state.position + 1
-        carry = total // 10
-        state = replace(state, position=position, carry=carry, result=(*state.result, total % 10))
-        if not state.done:
-            state = replace(
-                state, value=OFFSET + state.a[position], remaining=state.b[position] + carry
-            )
-    return state
-
-
-def apply(state: Addition, answer: int) -> Addition:
-    return settle(replace(state, value=answer, remaining=state.remaining - 1))
-
-
-def total(state: Addition) -> int:
-    digits = list(state.result) + ([state.carry] if state.carry else [])
-    return int("".join(str(d) for d in reversed(digits)) or "0")
+GRAPH_FILE = Path(__file__).resolve().parent.parent / "graphs" / "long_addition.py"
+_task = smallagents.registry.load_module(GRAPH_FILE)[0]
+OFFSET, window, make_roles = _task.OFFSET, _task.window, _task.make_roles
+start, apply, total = _task.start, _task.apply, _task.total
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

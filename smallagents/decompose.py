@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from smallagents.models.pool import ModelPool
 from smallagents.role import Role
-from smallagents.run import RoleSettings, Run
+from smallagents.run import RoleRecord, RoleSettings, Run
 from smallagents.voting import k_min
 
 S = TypeVar("S")
@@ -49,6 +49,8 @@ class TaskRun(Generic[S]):
     steps: list[StepRecord] = field(default_factory=list)
     seconds: float = 0.0
     finished: bool = False
+    records: list[RoleRecord] = field(default_factory=list)
+    """The role record of every call (for accounting)."""
 
     @property
     def samples_per_step(self) -> float:
@@ -112,6 +114,7 @@ def run_steps(
     pool: ModelPool | None = None,
     seed: int = 0,
     on_step: Callable[[StepRecord, S], None] | None = None,
+    run: Run | None = None,
 ) -> TaskRun[S]:
     """Run a task step by step, each step voted with first-to-ahead-by-k.
 
@@ -129,8 +132,20 @@ def run_steps(
         pool: where the model lives (default: the calling thread's).
         seed: the task's seed; step ``i`` uses seeds derived from it and ``i``.
         on_step: called after every step (progress display).
+        run: the run whose models, overrides (a ``--model`` for the step role) and
+            aliases apply; its vote count for the role is replaced by ``k``.
     """
-    run = Run(pool=pool, settings={role.name: RoleSettings(votes=k)})
+    if run is not None:
+        own = run.settings_for(role.name)
+        run = Run(
+            pool=run.pool if pool is None else pool,
+            budget=run.budget,
+            prices=run.prices,
+            settings={**run.settings, role.name: RoleSettings(own.model, own.fallback, k)},
+            aliases=run.aliases,
+        )
+    else:
+        run = Run(pool=pool, settings={role.name: RoleSettings(votes=k)})
     task: TaskRun[S] = TaskRun(state=state, k=k)
     started = time.perf_counter()
     for index in range(max_steps):
@@ -143,6 +158,7 @@ def run_steps(
         verified: bool | None = None
         for attempt in range(retries + 1):
             record = role.invoke(inputs, run=run, seed=seed + 1_000_003 * index + 10_007 * attempt)
+            task.records.append(record)
             samples += record.samples
             red_flags += len(record.red_flags)
             if verify is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import runpy
 from pathlib import Path
 
@@ -141,3 +142,24 @@ def test_hanoi_example_runs_on_an_embedded_model() -> None:
     assert run["optimal_moves"] == 3
     assert 0.0 <= run["per_step_accuracy"] <= 1.0
     assert run["moves"] <= 3
+
+
+def test_long_addition_runs_as_a_job_from_the_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from smallagents.cli import app
+
+    (tmp_path / "pairs.jsonl").write_text(
+        '{"id":"p1","a":407,"b":295}\n{"id":"p2","a":19,"b":23}\n'
+    )
+    result = CliRunner().invoke(
+        app,
+        ["run", "long_addition", "--input", str(tmp_path / "pairs.jsonl"), "--output",
+         str(tmp_path / "sums.jsonl"), "--votes", "2", "--quiet"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    records = {
+        r["id"]: r for r in map(json.loads, (tmp_path / "sums.jsonl").read_text().splitlines())
+    }
+    assert records["p1"]["sum"] == 702 and records["p2"]["sum"] == 42
+    assert records["p1"]["k"] == 2 and records["p1"]["steps"] >= 5
