@@ -82,6 +82,16 @@ class SchemaError(UsageError):
     code = "schema"
 
 
+def key_mismatch(missing: Sequence[str], unexpected: Sequence[str]) -> str:
+    """``"missing a, b; unexpected c"``: the problem part of an input-keys error."""
+    parts = []
+    if missing:
+        parts.append(f"missing {', '.join(missing)}")
+    if unexpected:
+        parts.append(f"unexpected {', '.join(unexpected)}")
+    return "; ".join(parts)
+
+
 class RoleDefinitionError(UsageError):
     """A role whose definition is wrong: found when it is defined, not when it runs."""
 

@@ -62,6 +62,7 @@ from smallagents.errors import (
     ModelUnavailableError,
     RecursionLimitError,
     RoleUnresolvedError,
+    key_mismatch,
 )
 from smallagents.models.pool import thread_pool
 from smallagents.role import Role
@@ -856,16 +857,10 @@ class CompiledGraph:
         known = _annotations(schema)
         unknown = sorted(key for key in inputs if known and key not in known)
         if missing or unknown:
-            problem = "; ".join(
-                part
-                for part in (
-                    f"missing {', '.join(missing)}" if missing else "",
-                    f"unexpected {', '.join(unknown)}" if unknown else "",
-                )
-                if part
-            )
             raise GraphInputError(
-                self.name, problem, fix=f"pass the keys of {schema.__name__}: {', '.join(known)}"
+                self.name,
+                key_mismatch(missing, unknown),
+                fix=f"pass the keys of {schema.__name__}: {', '.join(known)}",
             )
 
     def _output(self, values: Mapping[str, Any]) -> dict[str, Any]:

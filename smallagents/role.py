@@ -32,6 +32,7 @@ from smallagents.errors import (
     SchemaError,
     SmallAgentsError,
     StructuredOutputError,
+    key_mismatch,
 )
 from smallagents.models.base import Generation, Model
 from smallagents.prompts import Example, TemplateError, build_prompt, template_fields
@@ -513,16 +514,10 @@ def _checked_inputs(spec: RoleSpec, inputs: Mapping[str, Any]) -> dict[str, Any]
     missing = [key for key in spec.inputs if key not in inputs]
     extra = [key for key in inputs if key not in spec.inputs]
     if missing or extra:
-        problem = "; ".join(
-            part
-            for part in (
-                f"missing {', '.join(missing)}" if missing else "",
-                f"unexpected {', '.join(extra)}" if extra else "",
-            )
-            if part
-        )
         raise RoleInputError(
-            spec.name, problem, fix=f"pass exactly these inputs: {', '.join(spec.inputs)}"
+            spec.name,
+            key_mismatch(missing, extra),
+            fix=f"pass exactly these inputs: {', '.join(spec.inputs)}",
         )
     checked: dict[str, Any] = {}
     for key, annotation in spec.inputs.items():

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import TYPE_CHECKING, Annotated, Any, Literal, overload
 
-import jsonschema
 import pydantic
 import typing_extensions
-from jsonschema.exceptions import SchemaError as _JsonSchemaMetaError
 from pydantic_core import to_jsonable_python
 
 from smallagents.errors import (
@@ -25,7 +23,13 @@ from smallagents.errors import (
     ToolDefinitionError,
     UsageError,
 )
-from smallagents.structured.schema import CompiledSchema, RedFlag, close_objects, compile_schema
+from smallagents.structured.schema import (
+    CompiledSchema,
+    RedFlag,
+    check_json_schema,
+    close_objects,
+    compile_schema,
+)
 
 if TYPE_CHECKING:
     from smallagents.jobs.pipelines import UnitResult
@@ -794,15 +798,7 @@ def _checked_parameters(
         raise ToolDefinitionError(
             name, f"parameters are not JSON ({error})", fix="use only JSON values in the schema"
         ) from None
-    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    try:
-        validator.check_schema(schema)
-    except _JsonSchemaMetaError as error:
-        where = "/".join(str(part) for part in error.absolute_path) or "(root)"
-        raise SchemaError(
-            f"Tool {name!r}: parameters are not a valid JSON Schema: at {where}: {error.message}.",
-            fix="correct the schema so that it validates against its JSON Schema metaschema.",
-        ) from None
+    check_json_schema(schema, subject=f"Tool {name!r}: parameters are")
     if "type" not in schema and "properties" in schema:
         schema["type"] = "object"
     if schema.get("type") != "object":

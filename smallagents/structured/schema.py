@@ -204,16 +204,7 @@ def _build(schema: SchemaLike, on_unsupported: OnUnsupported) -> CompiledSchema:
             f"Schema {name!r} must be a JSON object, got {type(raw).__name__}.",
             fix="wrap the schema in an object such as {'type': 'object', ...}.",
         )
-    draft = jsonschema.Draft202012Validator
-    validator_class = jsonschema.validators.validator_for(raw, default=draft)
-    try:
-        validator_class.check_schema(raw)
-    except _JsonSchemaMetaError as error:
-        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        raise SchemaError(
-            f"Schema {name!r} is not a valid JSON Schema: at {where}: {error.message}.",
-            fix="correct the schema so that it validates against its JSON Schema metaschema.",
-        ) from None
+    validator_class = check_json_schema(raw, subject=f"Schema {name!r} is")
     closed = close_objects(raw)
     options = GRAMMAR_OPTIONS
     is_error, messages = _check_grammar(closed, options)
@@ -243,6 +234,29 @@ def _build(schema: SchemaLike, on_unsupported: OnUnsupported) -> CompiledSchema:
         model_class=model_class,
         _validator=validator_class(closed, format_checker=validator_class.FORMAT_CHECKER),
     )
+
+
+def check_json_schema(schema: dict[str, Any], *, subject: str) -> Any:
+    """Check ``schema`` against its metaschema and return its validator class.
+
+    ``subject`` starts the error message (``"Schema 'x' is"``, ``"Tool 'x': parameters
+    are"``).
+
+    Raises:
+        SchemaError: the schema is not a valid JSON Schema.
+    """
+    validator_class = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft202012Validator
+    )
+    try:
+        validator_class.check_schema(schema)
+    except _JsonSchemaMetaError as error:
+        where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+        raise SchemaError(
+            f"{subject} not a valid JSON Schema: at {where}: {error.message}.",
+            fix="correct the schema so that it validates against its JSON Schema metaschema.",
+        ) from None
+    return validator_class
 
 
 def _check_grammar(schema: dict[str, Any], options: dict[str, Any]) -> tuple[bool, list[str]]:
