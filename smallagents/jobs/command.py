@@ -22,11 +22,9 @@ def find_pipeline(name: str, roles: list[str], graphs: list[str]) -> Pipeline:
     """A pipeline by name: an explicit pipeline object, a graph, then a role."""
     from smallagents import registry
 
-    finder = getattr(registry, "find_pipeline", None)
-    if finder is not None:  # pipeline objects that content files expose
-        found: Pipeline | None = finder(name, roles=roles, graphs=graphs)
-        if found is not None:
-            return found
+    found = registry.find_pipeline(name, roles=roles, graphs=graphs)
+    if found is not None:  # a pipeline object that a content file exposes
+        return found
     known_graphs = {**registry.builtin_graphs(), **registry.load_graphs(*graphs)}
     if name in known_graphs:
         return GraphPipeline(known_graphs[name])
