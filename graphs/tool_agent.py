@@ -160,7 +160,9 @@ def build_graph(
     but not run (its observation says so). The Caller is decoded with the calls
     schema of exactly these tools, so no request, however hostile, can make it call
     anything else; the execute step checks the name again anyway and validates every
-    argument before running.
+    argument before running. A tool marked ``requires_confirmation`` runs only when
+    the :class:`~smallagents.Run`'s ``tool_approval`` allows the call (a job's
+    ``--allow-tool NAME``); otherwise its observation says it was not run.
 
     Args:
         tools: the tools it can run (plus the specs each input brings).
@@ -202,8 +204,14 @@ def build_graph(
         }
         available.update(registered)
         calls = state.get("calls") or []
+        run = smallagents.current_run()
+        # A tool marked requires_confirmation runs only when the run's approval says so
+        # (a job's --allow-tool, or a callback in Python); otherwise its observation
+        # tells the model it was not run.
+        approve = run.tool_approval if run is not None else None
         if calls:
-            entries = [r.as_dict() for r in smallagents.run_calls(calls, available.values())]
+            results = smallagents.run_calls(calls, available.values(), approve=approve)
+            entries = [r.as_dict() for r in results]
         else:
             entries = [
                 {

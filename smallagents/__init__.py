@@ -31,7 +31,8 @@ from smallagents.errors import (
     ToolDefinitionError,
     UsageError,
 )
-from smallagents.graph import END, START, CompiledGraph, Graph
+from smallagents.file_tools import file_tools
+from smallagents.graph import END, START, CompiledGraph, Graph, current_run
 from smallagents.jobs.pipelines import GraphPipeline, UnitResult
 from smallagents.models import Generation, Message, Model, ModelPool, Prompt, load_model
 from smallagents.prompts import Example
@@ -42,7 +43,9 @@ from smallagents.structured import CompiledSchema, compile_schema
 from smallagents.tools import (
     CallerPipeline,
     Tool,
+    ToolApproval,
     ToolResult,
+    allow_tools,
     as_tools,
     calls_schema,
     describe_tools,
@@ -96,6 +99,7 @@ __all__ = [
     "SmallAgentsError",
     "StructuredOutputError",
     "Tool",
+    "ToolApproval",
     "ToolArgumentError",
     "ToolDefinitionError",
     "ToolResult",
@@ -103,10 +107,13 @@ __all__ = [
     "UsageError",
     "VotingPolicy",
     "__version__",
+    "allow_tools",
     "as_tools",
     "calls_schema",
     "compile_schema",
+    "current_run",
     "describe_tools",
+    "file_tools",
     "load_graphs",
     "load_model",
     "load_roles",

@@ -84,6 +84,7 @@ __all__ = [
     "RetryPolicy",
     "RoleFinished",
     "Send",
+    "current_run",
     "is_transient",
 ]
 
@@ -131,6 +132,21 @@ class GraphContext:
     """
 
     run: Run
+
+
+def current_run() -> Run | None:
+    """The :class:`~smallagents.run.Run` of the graph run that calls this, from a step.
+
+    A plain step gets only the state; one that needs the run (the tool agent's execute
+    step reads its ``tool_approval``) asks here. ``None`` outside a graph run.
+    """
+    from langgraph.runtime import get_runtime
+
+    try:
+        context = get_runtime().context
+    except RuntimeError:  # not inside a graph run
+        return None
+    return context.run if isinstance(context, GraphContext) else None
 
 
 # --- progress events ------------------------------------------------------------------

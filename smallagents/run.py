@@ -12,11 +12,14 @@ import statistics
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from smallagents.errors import StructuredOutputError
 from smallagents.models.base import Generation
 from smallagents.models.pool import ModelPool, thread_pool
+
+if TYPE_CHECKING:
+    from smallagents.tools import ToolApproval
 
 RecordStatus = Literal["ok", "escalated", "unresolved"]
 EscalationReason = Literal["schema_failure", "undecided", "low_margin", "unsure", "model_error"]
@@ -123,6 +126,7 @@ class Run:
         aliases: Mapping[str, str] | None = None,
         seed: int | None = None,
         keep_records: bool = True,
+        tool_approval: ToolApproval | None = None,
     ) -> None:
         """Args:
         pool: where models are loaded (default: the calling thread's pool).
@@ -136,6 +140,9 @@ class Run:
             own, so that several samples of one record differ).
         keep_records: keep every record in ``records`` (a long job turns it off and
             keeps its figures in the job state instead, so memory stays flat).
+        tool_approval: decides whether a call of a tool marked
+            ``requires_confirmation`` may run (default: none may); graphs that run
+            tools pass it to :func:`~smallagents.tools.run_calls`.
         """
         self.pool = pool
         self.budget = budget or EscalationBudget()
@@ -145,6 +152,7 @@ class Run:
         self.aliases = dict(aliases or {})
         self.seed = seed
         self.keep_records = keep_records
+        self.tool_approval = tool_approval
         self.records: list[RoleRecord] = []
         self._parent: Run | None = None
         self._escalations = 0
@@ -165,6 +173,7 @@ class Run:
             defaults=self.defaults,
             aliases=self.aliases,
             seed=seed,
+            tool_approval=self.tool_approval,
         )
         child._parent = self
         return child

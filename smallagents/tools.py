@@ -40,10 +40,13 @@ __all__ = [
     "DEFAULT_MAX_CALLS",
     "DEFAULT_MAX_OUTPUT_CHARS",
     "DEFAULT_TIMEOUT",
+    "TOOL_NAME",
     "CallerPipeline",
     "Tool",
+    "ToolApproval",
     "ToolResult",
     "ToolStatus",
+    "allow_tools",
     "as_tools",
     "calls_schema",
     "describe_schema",
@@ -67,7 +70,7 @@ DEFAULT_MAX_CALLS = 3
 """Calls one Caller answer may hold."""
 
 # OpenAI's rule for function names; it also keeps names safe inside JSON pointers.
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ARGS_SECTIONS = ("Args", "Arguments", "Parameters")
 _SECTION = re.compile(
     r"^(Args|Arguments|Parameters|Returns?|Yields?|Raises|Examples?|Notes?|Attributes|"
@@ -76,10 +79,25 @@ _SECTION = re.compile(
 _ARG_LINE = re.compile(r"^\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 _NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
 
-ToolStatus = Literal["ok", "invalid_arguments", "error", "timeout", "unknown_tool", "not_runnable"]
+ToolStatus = Literal[
+    "ok",
+    "invalid_arguments",
+    "error",
+    "timeout",
+    "unknown_tool",
+    "not_runnable",
+    "needs_confirmation",
+]
 """How a tool call ended: ``ok``; ``invalid_arguments`` (refused before running);
 ``error`` (the tool raised); ``timeout``; ``unknown_tool`` (no tool of that name);
-``not_runnable`` (a tool made from a spec without a Python function)."""
+``not_runnable`` (a tool made from a spec without a Python function);
+``needs_confirmation`` (a tool marked ``requires_confirmation`` that nobody approved:
+it did not run)."""
+
+ToolApproval = Callable[["Tool", Mapping[str, Any]], bool]
+"""Decides whether one call of a tool marked ``requires_confirmation`` may run: called
+with the tool and the validated arguments; ``True`` runs it. An exception it raises
+is not caught: it is the operator's code, not the model's."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +161,7 @@ class Tool:
         function: the Python function, or ``None`` for a spec only.
         timeout: seconds a call may run.
         max_output_chars: characters of output kept in an observation.
+        requires_confirmation: whether a call runs only when approved.
     """
 
     def __init__(
@@ -154,6 +173,7 @@ class Tool:
         function: Callable[..., Any] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+        requires_confirmation: bool = False,
     ) -> None:
         """Args:
         name: ``[A-Za-z0-9_-]``, at most 64 characters (OpenAI's rule).
@@ -163,6 +183,8 @@ class Tool:
         function: called with the validated arguments as keyword arguments.
         timeout: seconds a call may run before its observation says it timed out.
         max_output_chars: characters of output kept in an observation.
+        requires_confirmation: run a call only when an approval says so (see
+            :meth:`run`); a job runs it only with ``--allow-tool NAME``.
 
         Raises:
             ToolDefinitionError: a bad name, a non-object schema, a remote ``$ref``,
@@ -170,7 +192,7 @@ class Tool:
             SchemaError: ``parameters`` is not a valid JSON Schema, or uses a keyword
                 the grammar engine cannot express.
         """
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not TOOL_NAME.match(name):
             raise ToolDefinitionError(
                 str(name),
                 "the name must be 1 to 64 letters, digits, _ or -",
@@ -191,6 +213,7 @@ class Tool:
         self.function = function
         self.timeout = float(timeout)
         self.max_output_chars = int(max_output_chars)
+        self.requires_confirmation = bool(requires_confirmation)
         self.parameters, self._schema = _checked_parameters(name, parameters)
         # Set by from_function: pydantic converts validated JSON into the Python types
         # the function declares (enums, dates, models).
@@ -208,6 +231,7 @@ class Tool:
         description: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+        requires_confirmation: bool = False,
     ) -> Tool:
         """A tool from a typed Python function (what :func:`tool` does).
 
@@ -238,6 +262,7 @@ class Tool:
             function=function,
             timeout=timeout,
             max_output_chars=max_output_chars,
+            requires_confirmation=requires_confirmation,
         )
         made._adapter = adapter
         return made
@@ -250,6 +275,7 @@ class Tool:
         function: Callable[..., Any] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+        requires_confirmation: bool = False,
     ) -> Tool:
         """A tool from an OpenAI function spec.
 
@@ -297,6 +323,7 @@ class Tool:
             function=function,
             timeout=timeout,
             max_output_chars=max_output_chars,
+            requires_confirmation=requires_confirmation,
         )
 
     def to_openai(self) -> dict[str, Any]:
@@ -345,13 +372,19 @@ class Tool:
             ) from None
         return converted
 
-    def run(self, arguments: Any) -> ToolResult:
+    def run(self, arguments: Any, *, approve: ToolApproval | None = None) -> ToolResult:
         """Execute one call: validate, run with the timeout, and make the observation.
 
         Never raises for the call's own failures: invalid arguments, an exception in
         the tool and a timeout all come back as a :class:`ToolResult` whose
         observation says what happened. A timed-out function keeps running on its
         daemon thread (Python cannot stop a thread); its result is discarded.
+
+        Args:
+            arguments: the call's arguments, as the model gave them.
+            approve: asked, after validation, whether a tool marked
+                ``requires_confirmation`` may run with these arguments. Without
+                one such a tool never runs: its result is ``needs_confirmation``.
         """
         start = perf_counter()
         given = dict(arguments) if isinstance(arguments, Mapping) else {}
@@ -367,6 +400,13 @@ class Tool:
                 "but not run",
                 start,
             )
+        if self.requires_confirmation and (approve is None or approve(self, checked) is not True):
+            return self._result(
+                given,
+                "needs_confirmation",
+                f"error: {self.name} needs confirmation and was not run (nobody approved it)",
+                start,
+            )
         outcome = _call_with_timeout(self.function, checked, self.timeout)
         if outcome is _TIMED_OUT:
             return self._result(
@@ -380,6 +420,8 @@ class Tool:
     def describe(self) -> str:
         """The tool in two compact lines for a prompt: name and description, then arguments."""
         head = f"{self.name}: {self.description}" if self.description else self.name
+        if self.requires_confirmation:  # the Planner may prefer a tool that will run
+            head += " (runs only when a person approves it)"
         return f"{head}\n  arguments: {describe_schema(self.parameters)}"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -394,6 +436,8 @@ class Tool:
 
     def __repr__(self) -> str:
         kind = "function" if self.function is not None else "spec"
+        if self.requires_confirmation:
+            kind += ", requires confirmation"
         return f"<tool {self.name!r} ({kind})>"
 
     def _result(
@@ -421,6 +465,7 @@ def tool(
     description: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+    requires_confirmation: bool = False,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -432,6 +477,7 @@ def tool(
     description: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+    requires_confirmation: bool = False,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a typed Python function a :class:`Tool`; bare (``@tool``) or with arguments.
 
@@ -451,6 +497,7 @@ def tool(
         description: what it does (default: the docstring before its sections).
         timeout: seconds a call may run.
         max_output_chars: characters of output kept in an observation.
+        requires_confirmation: run a call only when approved (see :meth:`Tool.run`).
 
     Raises:
         ToolDefinitionError: see :meth:`Tool.from_function`.
@@ -463,9 +510,25 @@ def tool(
             description=description,
             timeout=timeout,
             max_output_chars=max_output_chars,
+            requires_confirmation=requires_confirmation,
         )
 
     return decorate(function) if function is not None else decorate
+
+
+def allow_tools(names: Iterable[str]) -> ToolApproval:
+    """An approval that lets the named tools run, whatever their arguments.
+
+    What ``smallagents run ... --allow-tool NAME`` gives a job: an operator approves a
+    tool for the whole batch by name, ahead of time, since nobody is there to
+    approve each call.
+    """
+    allowed = frozenset(names)
+
+    def approve(called: Tool, arguments: Mapping[str, Any]) -> bool:
+        return called.name in allowed
+
+    return approve
 
 
 def as_tools(items: Iterable[Tool | Mapping[str, Any] | Callable[..., Any]]) -> list[Tool]:
@@ -567,9 +630,16 @@ def calls_schema(
 
 
 def run_calls(
-    calls: Iterable[Mapping[str, Any]], tools: Iterable[Tool | Mapping[str, Any]]
+    calls: Iterable[Mapping[str, Any]],
+    tools: Iterable[Tool | Mapping[str, Any]],
+    *,
+    approve: ToolApproval | None = None,
 ) -> list[ToolResult]:
-    """Run a Caller's calls in order; a name no tool has gives an ``unknown_tool`` result."""
+    """Run a Caller's calls in order; a name no tool has gives an ``unknown_tool`` result.
+
+    ``approve`` decides on calls of tools marked ``requires_confirmation`` (see
+    :meth:`Tool.run`); without it they do not run.
+    """
     by_name = {item.name: item for item in as_tools(tools)}
     results: list[ToolResult] = []
     for call in calls:
@@ -587,7 +657,7 @@ def run_calls(
                 )
             )
             continue
-        results.append(found.run(arguments))
+        results.append(found.run(arguments, approve=approve))
     return results
 
 
