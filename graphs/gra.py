@@ -30,7 +30,7 @@ Written only against the public ``smallagents`` API; roles are loaded by path fr
 import operator
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -531,6 +531,7 @@ def build_pipeline(config: GraConfig | None = None) -> smallagents.GraphPipeline
         seeds=deduplicator.seeds,
         start=deduplicator.start,
         finish_unit=deduplicator.finish_unit,
+        settings=asdict(config),
     )
 
 

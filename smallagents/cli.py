@@ -131,6 +131,44 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., None]:
 app.command("run")(_guarded(run_command))
 
 
+@app.command("export")
+@_guarded
+def export_(
+    run_output: Annotated[
+        Path, typer.Argument(help="The --output of a finished `smallagents run` (.jsonl).")
+    ],
+    to: Annotated[Path, typer.Option("--to", help="The dataset folder to write.")],
+    shard_records: Annotated[int, typer.Option(min=1, help="Records per Parquet shard.")] = 100_000,
+    include_rejects: Annotated[
+        bool, typer.Option(help="Write the rejected records as the `rejects` config.")
+    ] = True,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace README.md, data/ and rejects/ in a non-empty --to.")
+    ] = False,
+    state: Annotated[
+        Path | None, typer.Option(help="The job's state (default: OUTPUT.state.sqlite).")
+    ] = None,
+    allow_partial: Annotated[
+        bool, typer.Option(help="Export a job that has not done all of its units.")
+    ] = False,
+) -> None:
+    """Turn a job's JSONL output into Parquet shards with a Hugging Face dataset card."""
+    from smallagents.jobs.export import export_dataset
+
+    done = export_dataset(
+        run_output,
+        to,
+        shard_records=shard_records,
+        include_rejects=include_rejects,
+        overwrite=overwrite,
+        state=state,
+        allow_partial=allow_partial,
+    )
+    for config, table in done.tables.items():
+        typer.echo(f"{config}: {table.rows} records in {len(table.shards)} shard(s)")
+    typer.echo(f"card: {done.card}")
+
+
 @app.command()
 def bench(
     model: Annotated[list[str], typer.Option(help="Model spec, repeatable.")] = [],  # noqa: B006

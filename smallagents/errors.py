@@ -15,7 +15,9 @@
     │   ├── GraphInputError          a graph invoked with wrong inputs or a thread
     │   │                            that holds another run
     │   ├── ToolDefinitionError      a tool defined wrong (caught when it is defined)
-    │   └── ToolArgumentError        a tool called with arguments its schema refuses
+    │   ├── ToolArgumentError        a tool called with arguments its schema refuses
+    │   └── ExportError              a run that cannot be exported as a dataset (missing,
+    │                                unfinished, inconsistent) or a target in the way
     ├── ModelUnavailableError        the model cannot be reached right now (exit code 3)
     │   ├── DownloadError            an ``hf:`` download failed (offline, no such file)
     │   └── EndpointError            an HTTP endpoint refused, failed or answered garbage
@@ -156,6 +158,12 @@ class ToolArgumentError(UsageError):
     def __init__(self, tool: str, problem: str, *, fix: str) -> None:
         self.tool = tool
         super().__init__(f"Tool {tool!r} arguments: {problem}.", fix=fix)
+
+
+class ExportError(UsageError):
+    """A job output that cannot be exported as a dataset, or an export target in the way."""
+
+    code = "export"
 
 
 class RecursionLimitError(SmallAgentsError):

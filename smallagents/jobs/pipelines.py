@@ -108,6 +108,8 @@ class GraphPipeline:
         finish_unit: called in the writer thread on each unit's result before it is
             written (cross-record filters such as de-duplication live here: one
             thread, in commit order, so a resumed job decides the same way).
+        settings: the pipeline's own settings (thresholds and the like), JSON values:
+            part of the job's fingerprint and recorded in its dataset card.
     """
 
     def __init__(
@@ -118,6 +120,7 @@ class GraphPipeline:
         start: Callable[[list[dict[str, Any]]], None] | None = None,
         finish_unit: Callable[[UnitResult], UnitResult] | None = None,
         seeds: Callable[[list[dict[str, Any]]], None] | None = None,
+        settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.graph = graph
         self.name: str = graph.name
@@ -126,6 +129,7 @@ class GraphPipeline:
         self._start = start
         self._finish_unit = finish_unit
         self._seeds = seeds
+        self.settings: dict[str, Any] = dict(settings or {})
 
     def required_fields(self) -> tuple[str, ...]:
         schema = self.graph.input_schema

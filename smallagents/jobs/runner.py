@@ -27,6 +27,7 @@ from smallagents.errors import SmallAgentsError, UsageError
 from smallagents.jobs.inputs import InputError, InputRecord, OnError, SkippedLines, read_records
 from smallagents.jobs.pipelines import Pipeline, UnitResult
 from smallagents.jobs.progress import Counters, ProgressView, QuietView
+from smallagents.jobs.provenance import NOTE_KEY, describe_run
 from smallagents.jobs.report import build_report
 from smallagents.jobs.state import AppendOnlyJsonl, JobState
 from smallagents.models.pool import (
@@ -147,6 +148,9 @@ def fingerprint(pipeline: Pipeline, options: JobOptions) -> tuple[str, str]:
         "seed": options.seed,
         "settings": options.settings,
     }
+    pipeline_settings = getattr(pipeline, "settings", None)
+    if pipeline_settings:  # e.g. gra's thresholds: they decide the records too
+        described["pipeline_settings"] = dict(pipeline_settings)
     text = canonical_key(described)
     return hashlib.sha256(text.encode()).hexdigest()[:24], text
 
@@ -194,6 +198,10 @@ def run_job(
     state = JobState(options.state_path)
     try:
         state.bind(key, fresh=options.fresh, description=description)
+        state.note(
+            NOTE_KEY,
+            describe_run(pipeline, asdict(options) | {"output": str(options.output)}, len(units)),
+        )
         output_end, rejects_end = state.committed_ends()
         if options.parquet:
             require_pyarrow()

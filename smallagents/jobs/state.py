@@ -89,6 +89,25 @@ class JobState:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return str(row[0]) if row else "unknown"
 
+    def note(self, key: str, value: Mapping[str, Any]) -> None:
+        """Keep a JSON note about the run (what produced the records, for a dataset card).
+
+        Notes are not part of the fingerprint; each run rewrites its own, and a
+        fresh start drops them with the rest of the meta table.
+        """
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"note:{key}", json.dumps(value))
+        )
+
+    def notes(self) -> dict[str, Any]:
+        """Every note, by key."""
+        rows = self._db.execute("SELECT key, value FROM meta WHERE key LIKE 'note:%'")
+        return {key.removeprefix("note:"): json.loads(value) for key, value in rows}
+
+    def description(self) -> str:
+        """The configuration description the state was bound with ("unknown" if unbound)."""
+        return self._meta("description")
+
     def done_ids(self) -> set[str]:
         """Ids of the committed units."""
         return {row[0] for row in self._db.execute("SELECT id FROM units")}
