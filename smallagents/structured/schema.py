@@ -205,6 +205,14 @@ def _build(schema: SchemaLike, on_unsupported: OnUnsupported) -> CompiledSchema:
             fix="wrap the schema in an object such as {'type': 'object', ...}.",
         )
     validator_class = check_json_schema(raw, subject=f"Schema {name!r} is")
+    cycle = _ref_cycle(raw)
+    if cycle is not None:
+        # llguidance compiles it, but jsonschema follows it forever: every output
+        # would crash validation with a RecursionError (found by fuzzing).
+        raise SchemaError(
+            f"Schema {name!r} has a $ref cycle that no value ends: {cycle}.",
+            fix="point the $ref at a schema with a type, or remove it.",
+        )
     closed = close_objects(raw)
     options = GRAMMAR_OPTIONS
     is_error, messages = _check_grammar(closed, options)
@@ -215,12 +223,12 @@ def _build(schema: SchemaLike, on_unsupported: OnUnsupported) -> CompiledSchema:
                 "schema %r: the grammar cannot enforce (%s); outputs that break it are "
                 "caught by validation and resampled",
                 name,
-                messages[0],
+                one_line(messages[0]),
             )
             is_error, options = False, lenient
     if is_error:
         raise SchemaError(
-            f"Schema {name!r} cannot be expressed as a grammar: {messages[0]}",
+            f"Schema {name!r} cannot be expressed as a grammar: {one_line(messages[0])}",
             fix="remove or rewrite the unsupported keyword, or pass on_unsupported='validate' "
             "to enforce it by validation and resampling instead.",
         )
@@ -257,6 +265,56 @@ def check_json_schema(schema: dict[str, Any], *, subject: str) -> Any:
             fix="correct the schema so that it validates against its JSON Schema metaschema.",
         ) from None
     return validator_class
+
+
+def _ref_cycle(schema: dict[str, Any]) -> str | None:
+    """A chain of local ``$ref``s that comes back to where it started, or ``None``."""
+    for start in _local_refs(schema):
+        chain = [start]
+        while True:
+            target = _pointer(schema, chain[-1])
+            following = target.get("$ref") if isinstance(target, dict) else None
+            if not isinstance(following, str) or not following.startswith("#"):
+                break
+            if following in chain:
+                return " -> ".join([*chain, following])
+            chain.append(following)
+    return None
+
+
+def _local_refs(node: Any) -> list[str]:
+    if isinstance(node, list):
+        return [ref for item in node for ref in _local_refs(item)]
+    if not isinstance(node, dict):
+        return []
+    ref = node.get("$ref")
+    found = [ref] if isinstance(ref, str) and ref.startswith("#") else []
+    for key, value in node.items():
+        if key not in ("const", "enum", "default", "examples"):
+            found += _local_refs(value)
+    return found
+
+
+def _pointer(root: Any, ref: str) -> Any:
+    node = root
+    for part in ref.removeprefix("#").split("/"):
+        if not part:
+            continue
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def one_line(message: str) -> str:
+    """An llguidance message as one line: a regex error comes as several, with a caret
+    line under the pattern that means nothing once the lines are joined."""
+    lines = [line.strip() for line in message.splitlines()]
+    return " ".join(line for line in lines if line and set(line) != {"^"})
 
 
 def _check_grammar(schema: dict[str, Any], options: dict[str, Any]) -> tuple[bool, list[str]]:
