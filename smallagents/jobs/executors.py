@@ -1,0 +1,158 @@
+"""Where a job's work units run: threads in this process, or actors on a Ray cluster.
+
+An executor takes the units still to do and yields ``(unit, result)`` pairs in any
+order. It never writes anything: the runner (the only writer) puts results in
+input order and commits them, so every executor keeps the runner's exactly-once
+guarantee and gives the same output file.
+
+This module holds the local executor; :mod:`smallagents.jobs.ray_executor` holds
+the Ray one (optional extra ``smallagents[ray]``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from smallagents.errors import SmallAgentsError, UsageError
+from smallagents.jobs.pipelines import Pipeline, UnitResult
+from smallagents.models.pool import (
+    ModelPool,
+    current_thread_pool,
+    default_threads,
+    use_thread_pool,
+)
+from smallagents.run import EscalationBudget, RoleSettings, Run
+from smallagents.tools import allow_tools
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One input record and one sample index."""
+
+    id: str
+    seed: int
+    line: int
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How to build a job's :class:`~smallagents.run.Run`: plain data, so it can be
+    sent to another process (each Ray actor builds its own run from it)."""
+
+    budget: EscalationBudget | None = None
+    settings: Mapping[str, RoleSettings] = field(default_factory=dict)
+    defaults: RoleSettings | None = None
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    allowed_tools: tuple[str, ...] = ()
+    """Tools needing confirmation that the job may run (``--allow-tool``)."""
+
+    def new_run(self) -> Run:
+        # A job keeps no per-call ledger: the report is built from the job state.
+        return Run(
+            budget=self.budget,
+            settings=dict(self.settings),
+            defaults=self.defaults,
+            aliases=dict(self.aliases),
+            keep_records=False,
+            # Nobody is there to approve a call in a batch job: only tools named
+            # ahead of time may run.
+            tool_approval=allow_tools(self.allowed_tools),
+        )
+
+
+class Executor(Protocol):
+    """Runs units and yields their results, in any order, each unit exactly once."""
+
+    def execute(
+        self, pipeline: Pipeline, units: Sequence[Unit], config: RunConfig
+    ) -> Iterator[tuple[Unit, UnitResult]]: ...
+
+
+class LocalExecutor:
+    """``workers`` threads in this process, each with its own model instances
+    (llama.cpp instances are never shared between threads) and ``cores // workers``
+    decode threads."""
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = max(1, workers)
+
+    def execute(
+        self, pipeline: Pipeline, units: Sequence[Unit], config: RunConfig
+    ) -> Iterator[tuple[Unit, UnitResult]]:
+        run = config.new_run()
+        workers = self.workers
+        threads = default_threads(workers)
+        local = threading.local()
+        created: list[ModelPool] = []
+        caller_pool = current_thread_pool()
+
+        def work(unit: Unit) -> UnitResult:
+            if getattr(local, "pool", None) is None:
+                local.pool = ModelPool(threads=threads)
+                created.append(local.pool)
+                use_thread_pool(local.pool)
+            return pipeline.run_unit(unit.data, run=run, seed=unit.seed, unit_id=unit.id)
+
+        try:
+            if workers == 1:
+                for unit in units:
+                    yield unit, run_guarded(work, unit)
+                return
+            with futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unit") as pool:
+                pending: dict[futures.Future[UnitResult], Unit] = {}
+                queue = iter(units)
+                try:
+                    for unit in queue:
+                        pending[pool.submit(run_guarded, work, unit)] = unit
+                        if len(pending) >= 2 * workers:
+                            break
+                    while pending:
+                        finished, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+                        for future in finished:
+                            unit = pending.pop(future)
+                            yield unit, future.result()
+                            following = next(queue, None)
+                            if following is not None:
+                                pending[pool.submit(run_guarded, work, following)] = following
+                finally:
+                    for future in pending:
+                        future.cancel()
+        finally:
+            # The workers' models go with the job (freed here, under the native lock,
+            # rather than by the garbage collector in whatever thread it runs).
+            for created_pool in created:
+                created_pool.close()
+            if caller_pool is not None:
+                use_thread_pool(caller_pool)
+
+
+def run_guarded(work: Callable[[Unit], UnitResult], unit: Unit) -> UnitResult:
+    """Turn a unit's own failure into a reject with the reason; usage errors still stop."""
+    try:
+        return work(unit)
+    except UsageError:
+        raise
+    except SmallAgentsError as error:
+        return failed_unit(unit, error.message)
+
+
+def failed_unit(unit: Unit, reason: str) -> UnitResult:
+    """The result of a unit that produced nothing: one reject that says why."""
+    return UnitResult(rejects=[{"id": unit.id, "seed_id": unit.data.get("id"), "reason": reason}])
+
+
+def portable(result: UnitResult) -> UnitResult:
+    """The result without what only its own process can use (answer objects of
+    classes defined in content files, generations): the writer needs only the
+    records' JSON and the role records' figures."""
+    return UnitResult(
+        outputs=result.outputs,
+        rejects=result.rejects,
+        records=[dataclasses.replace(r, value=None, generations=()) for r in result.records],
+    )

@@ -1,0 +1,206 @@
+"""Run a job's units on a Ray cluster: ``smallagents run ... --executor ray --address ADDR``.
+
+Each unit goes to a Ray actor that owns its own model instances (one llama.cpp
+instance per model per actor, single-threaded: an actor asks Ray for one CPU).
+Endpoint models (``openai:``) are called from the actors as they would be from a
+local worker. The driver (the process that runs ``smallagents run``) keeps the job
+state and is the only writer, so a Ray job keeps the local runner's guarantees:
+the same stable unit ids and seeds, results written in input order, resume after
+the driver dies, nothing duplicated. The output file is the same, line for line,
+as a local run's.
+
+When an actor dies (a node lost, an out-of-memory kill, a segfault in native
+code), the unit it held is retried on a fresh actor; a unit that kills
+``max_unit_failures`` actors is written to the rejects with the reason, and the
+job goes on.
+
+Actors rebuild the pipeline themselves from a *factory* (a picklable callable,
+e.g. ``functools.partial(find_pipeline, "gra", [], [])``), because roles defined in
+a user's file cannot be pickled by reference. Roles and graphs files named on the
+command line must therefore exist at the same path on every node (or be shipped
+with Ray's ``runtime_env``). The escalation budget of ``smallagents.toml`` is
+enforced per actor.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from smallagents.errors import UsageError
+from smallagents.jobs.executors import (
+    RunConfig,
+    Unit,
+    failed_unit,
+    portable,
+    run_guarded,
+)
+from smallagents.jobs.pipelines import Pipeline, UnitResult
+from smallagents.models.pool import ModelPool, current_thread_pool, use_thread_pool
+
+PipelineFactory = Callable[[], Pipeline]
+
+# Settings read from the environment by content (e.g. SMALLAGENTS_GRA_*) travel to
+# the actors; API keys do not (Ray shows a job's runtime_env to anyone who can see
+# the cluster): set them in the nodes' own environment.
+_SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+
+
+class UnitWorker:
+    """A Ray actor's body: one pipeline, one run and one model pool, for its lifetime."""
+
+    def __init__(self, factory: PipelineFactory, config: RunConfig) -> None:
+        self._pipeline = factory()
+        self._run = config.new_run()
+        self._pool = ModelPool(threads=1)
+
+    def run_unit(self, unit: Unit) -> UnitResult:
+        # Ray runs a synchronous actor's calls on one thread; set the pool on it
+        # (again) here rather than trust that it is the thread __init__ ran on.
+        if current_thread_pool() is not self._pool:
+            use_thread_pool(self._pool)
+        result = run_guarded(self._work, unit)
+        return portable(result)
+
+    def _work(self, unit: Unit) -> UnitResult:
+        return self._pipeline.run_unit(unit.data, run=self._run, seed=unit.seed, unit_id=unit.id)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+class RayExecutor:
+    """Runs units on Ray actors; see the module docstring.
+
+    Args:
+        factory: builds the pipeline in each actor (picklable).
+        address: a Ray cluster (``HOST:PORT``, ``ray://HOST:PORT`` or ``auto``); ``None``
+            starts a private Ray instance on this machine for the job.
+        actors: how many actors (default: one per CPU of the cluster).
+        max_unit_failures: actor deaths one unit may cause before it is rejected.
+    """
+
+    def __init__(
+        self,
+        factory: PipelineFactory,
+        *,
+        address: str | None = None,
+        actors: int | None = None,
+        max_unit_failures: int = 3,
+    ) -> None:
+        self.factory = factory
+        self.address = address
+        self.actors = actors
+        self.max_unit_failures = max(1, max_unit_failures)
+        self.actor_deaths = 0
+        """Actors lost during the last :meth:`execute` (for reports and tests)."""
+        self.actor_pids: list[int] = []
+        """Process ids of the live actors (for tests that kill one)."""
+
+    def execute(
+        self, pipeline: Pipeline, units: Sequence[Unit], config: RunConfig
+    ) -> Iterator[tuple[Unit, UnitResult]]:
+        self.actor_deaths = 0
+        if not units:  # a finished job resumed: nothing to start a cluster for
+            return
+        ray = _import_ray()
+        started_here = _connect(ray, self.address)
+        try:
+            yield from self._schedule(ray, units, config)
+        finally:
+            if started_here:
+                ray.shutdown()
+
+    def _schedule(
+        self, ray: Any, units: Sequence[Unit], config: RunConfig
+    ) -> Iterator[tuple[Unit, UnitResult]]:
+        from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
+
+        remote_worker = ray.remote(num_cpus=1, max_restarts=0)(UnitWorker)
+        # More actors than CPUs would wait for a CPU forever: cap at the cluster's.
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        count = min(self.actors or cpus, cpus, max(1, len(units)))
+        idle: deque[Any] = deque(remote_worker.remote(self.factory, config) for _ in range(count))
+        live = list(idle)
+        self.actor_pids = ray.get([actor.pid.remote() for actor in live])
+        queue: deque[Unit] = deque(units)
+        pending: dict[Any, tuple[Any, Unit]] = {}
+        deaths: Counter[str] = Counter()
+        try:
+            while queue or pending:
+                # One unit in flight per actor: an actor's death is then charged to
+                # the one unit that was running on it.
+                while idle and queue:
+                    actor, unit = idle.popleft(), queue.popleft()
+                    pending[actor.run_unit.remote(unit)] = (actor, unit)
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                actor, unit = pending.pop(ready[0])
+                try:
+                    result: UnitResult = ray.get(ready[0])
+                except RayTaskError as error:  # a usage error inside the pipeline: stop
+                    raise error.as_instanceof_cause() from None
+                except (RayActorError, WorkerCrashedError) as error:
+                    self.actor_deaths += 1
+                    deaths[unit.id] += 1
+                    live.remove(actor)
+                    replacement = remote_worker.remote(self.factory, config)
+                    live.append(replacement)
+                    idle.append(replacement)
+                    if deaths[unit.id] < self.max_unit_failures:
+                        queue.appendleft(unit)  # retried first, on another actor
+                        continue
+                    reason = (
+                        f"worker died {deaths[unit.id]} times running this record "
+                        f"({type(error).__name__}); not retried again"
+                    )
+                    yield unit, failed_unit(unit, reason)
+                    continue
+                idle.append(actor)
+                yield unit, result
+        finally:
+            for actor in live:
+                ray.kill(actor, no_restart=True)
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise UsageError(
+            "--executor ray needs Ray, which is not installed.",
+            fix="pip install 'smallagents[ray]', or run without --executor ray.",
+        ) from None
+    return ray
+
+
+def _connect(ray: Any, address: str | None) -> bool:
+    """Join (or start) Ray; return whether this call started it (and so must stop it)."""
+    if ray.is_initialized():
+        return False
+    # No telemetry: Ray's usage statistics stay off for every job we start.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    env_vars = {
+        name: value
+        for name, value in os.environ.items()
+        if name.startswith("SMALLAGENTS_") and not any(marker in name for marker in _SECRET_MARKERS)
+    }
+    try:
+        ray.init(
+            address=address,
+            num_cpus=None if address else os.cpu_count(),
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            runtime_env={"env_vars": env_vars} if env_vars else None,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise UsageError(
+            f"Cannot join the Ray cluster at {address or 'a new local instance'}: {first_line}",
+            fix="start it (ray start --head) or pass its HOST:PORT with --address; for a "
+            "cluster with token authentication set RAY_AUTH_MODE=token here too.",
+        ) from None
+    return True

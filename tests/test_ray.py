@@ -1,0 +1,232 @@
+"""Jobs on a real local Ray cluster (127.0.0.1, two CPUs): same output as a local run,
+actor deaths survived, a record that kills its actor every time rejected."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+# The cluster below uses token authentication, as Ray sets up by default. A driver
+# that joins a cluster by explicit address uses a token only with
+# RAY_AUTH_MODE=token, which Ray reads when it is imported: set before the import.
+os.environ["RAY_AUTH_MODE"] = "token"
+import ray
+from servers import free_port
+from typer.testing import CliRunner
+
+from smallagents.cli import app
+from smallagents.jobs.command import find_pipeline
+from smallagents.jobs.ray_executor import RayExecutor
+from smallagents.jobs.runner import JobOptions, run_job
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+SENTIMENT = '''
+from pydantic import BaseModel, Field
+import smallagents
+
+
+class Sentiment(BaseModel):
+    label: str = Field(pattern="^(positive|negative|neutral)$")
+
+
+@smallagents.role(max_tokens=24)
+def sentiment(text: str) -> Sentiment:
+    """Classify the sentiment of this text as positive, negative or neutral: {text}"""
+'''
+
+# A pipeline whose units kill their own worker process: "poison" every time,
+# "flaky" only the first time (a marker file remembers). Pure Python, since the
+# subject is the executor's bookkeeping, which no model can drive on purpose.
+CRASHING = """
+import os
+from pathlib import Path
+
+from smallagents.jobs.pipelines import UnitResult
+
+
+class Crashing:
+    name = "crashing"
+
+    def required_fields(self):
+        return ("text",)
+
+    def run_unit(self, data, *, run, seed, unit_id):
+        if data["text"] == "poison":
+            os._exit(1)
+        if data["text"] == "flaky":
+            marker = Path(data["marker"])
+            if not marker.exists():
+                marker.write_text("died once")
+                os._exit(1)
+        return UnitResult(outputs=[{"id": unit_id, "echo": data["text"], "pid": os.getpid()}])
+
+
+crashing = Crashing()
+"""
+
+
+@pytest.fixture(scope="module")
+def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Ray head node on 127.0.0.1 with two CPUs, as `ray start` makes one."""
+    port = free_port()
+    temp_dir = tmp_path_factory.mktemp("ray")
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    ray_cli = [sys.executable, "-m", "ray.scripts.scripts"]
+    start = [
+        *ray_cli, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
+        "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
+        "--object-store-memory=100000000", f"--temp-dir={temp_dir}",
+    ]  # fmt: skip
+    started = subprocess.run(start, env=env, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr[-2000:]
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        subprocess.run([*ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def _ids(path: Path) -> list[str]:
+    return [json.loads(line)["id"] for line in _lines(path)]
+
+
+def test_cli_job_on_ray_writes_the_same_file_as_a_local_run(
+    ray_address: str, tmp_path: Path
+) -> None:
+    (tmp_path / "roles.py").write_text(SENTIMENT)
+    texts = ["I love this phone", "The food was cold", "It is a chair", "Best concert ever"]
+    texts += ["The train was late", "Water is wet", "What a surprise", "I want a refund"]
+    rows = [json.dumps({"id": f"r{i}", "text": text}) for i, text in enumerate(texts)]
+    (tmp_path / "in.jsonl").write_text("\n".join(rows) + "\n")
+    common = ["run", "sentiment", "--roles", str(tmp_path / "roles.py")]
+    common += ["--input", str(tmp_path / "in.jsonl"), "--quiet"]
+
+    local = runner.invoke(app, [*common, "--output", str(tmp_path / "local.jsonl")])
+    assert local.exit_code == 0, local.output
+    on_ray = runner.invoke(
+        app,
+        [
+            *common,
+            *("--output", str(tmp_path / "ray.jsonl"), "--executor", "ray"),
+            *("--address", ray_address, "--report", str(tmp_path / "report.json")),
+        ],
+    )
+    assert on_ray.exit_code == 0, on_ray.output
+    assert not ray.is_initialized()  # the job left the cluster it joined
+    assert _lines(tmp_path / "ray.jsonl") == _lines(tmp_path / "local.jsonl")
+    assert len(_lines(tmp_path / "ray.jsonl")) == len(texts)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["units"]["done"] == report["units"]["total"] == len(texts)
+
+
+def test_gra_on_ray_survives_a_killed_actor_and_matches_a_local_run(
+    ray_address: str, tmp_path: Path
+) -> None:
+    options = dict(input=str(EXAMPLES / "seeds.jsonl"), limit=3)
+    local = JobOptions(output=tmp_path / "local.jsonl", workers=2, **options)  # type: ignore[arg-type]
+    run_job(find_pipeline("gra", [], []), local)
+
+    executor = RayExecutor(partial(find_pipeline, "gra", [], []), address=ray_address)
+    killed: list[int] = []
+
+    def kill_one_actor_mid_run() -> None:
+        deadline = time.monotonic() + 120
+        while not executor.actor_pids and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(4.0)  # the actors are loading models or generating by now
+        os.kill(executor.actor_pids[0], signal.SIGKILL)
+        killed.append(executor.actor_pids[0])
+
+    killer = threading.Thread(target=kill_one_actor_mid_run, daemon=True)
+    killer.start()
+    report = run_job(
+        find_pipeline("gra", [], []),
+        JobOptions(output=tmp_path / "ray.jsonl", **options),  # type: ignore[arg-type]
+        executor=executor,
+    )
+    killer.join(timeout=5)
+    assert killed, "the actor was never killed"
+    assert executor.actor_deaths == 1
+    assert report["units"]["done"] == report["units"]["total"] == 3
+    # Same records, same order, same text: the retried unit gave the same answer.
+    assert _lines(tmp_path / "ray.jsonl") == _lines(tmp_path / "local.jsonl")
+    assert _lines(tmp_path / "ray.rejects.jsonl") == _lines(tmp_path / "local.rejects.jsonl")
+    seen = _ids(tmp_path / "ray.jsonl") + _ids(tmp_path / "ray.rejects.jsonl")
+    assert len(seen) == len(set(seen))
+
+
+def test_a_record_that_kills_its_actor_every_time_is_rejected_and_the_job_goes_on(
+    ray_address: str, tmp_path: Path
+) -> None:
+    (tmp_path / "crashing.py").write_text(CRASHING)
+    marker = str(tmp_path / "flaky.marker")
+    texts = ["a", "poison", "b", "flaky", "c", "d"]
+    rows = [json.dumps({"id": f"r{i}", "text": t, "marker": marker}) for i, t in enumerate(texts)]
+    (tmp_path / "in.jsonl").write_text("\n".join(rows) + "\n")
+    graphs = [str(tmp_path / "crashing.py")]
+    executor = RayExecutor(
+        partial(find_pipeline, "crashing", [], graphs), address=ray_address, max_unit_failures=3
+    )
+    report = run_job(
+        find_pipeline("crashing", [], graphs),
+        JobOptions(input=str(tmp_path / "in.jsonl"), output=tmp_path / "out.jsonl"),
+        executor=executor,
+    )
+    outputs = [json.loads(line) for line in _lines(tmp_path / "out.jsonl")]
+    rejects = [json.loads(line) for line in _lines(tmp_path / "out.rejects.jsonl")]
+    assert [o["id"] for o in outputs] == ["r0", "r2", "r3", "r4", "r5"]  # flaky retried, kept
+    assert [r["id"] for r in rejects] == ["r1"]
+    assert "worker died 3 times" in rejects[0]["reason"]
+    assert executor.actor_deaths == 4  # poison three times, flaky once
+    assert len({o["pid"] for o in outputs}) >= 2  # work spread over more than one actor
+    assert report["units"]["done"] == len(texts)
+
+    # Resuming the finished job does nothing again: the driver's state is the truth.
+    again = run_job(
+        find_pipeline("crashing", [], graphs),
+        JobOptions(input=str(tmp_path / "in.jsonl"), output=tmp_path / "out.jsonl"),
+        executor=executor,
+    )
+    assert again["units"]["done"] == len(texts)
+    assert executor.actor_deaths == 0
+    assert len(_lines(tmp_path / "out.jsonl")) == 5
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--address", "127.0.0.1:1"], "--address is for --executor ray"),
+        (["--executor", "spark"], "--executor 'spark' is not local or ray"),
+    ],
+)
+def test_executor_options_are_checked(arguments: list[str], expected: str, tmp_path: Path) -> None:
+    (tmp_path / "roles.py").write_text(SENTIMENT)
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "a", "text": "hi"}) + "\n")
+    result = runner.invoke(
+        app,
+        [
+            *("run", "sentiment", "--roles", str(tmp_path / "roles.py"), "--quiet"),
+            *("--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "o.jsonl")),
+            *arguments,
+        ],
+    )
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert not (tmp_path / "o.jsonl").exists()
