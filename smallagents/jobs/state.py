@@ -16,10 +16,12 @@ configuration is refused unless the caller asks for a fresh start.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +60,8 @@ class JobState:
         except sqlite3.Error as error:
             raise StateError(
                 f"Cannot open the job state {path}: {error}.",
-                fix="check that the folder exists and is writable, or pass --state PATH.",
+                fix="check that the folder exists, is writable and has free space, or pass "
+                "--state PATH.",
             ) from None
 
     def bind(self, fingerprint: str, *, fresh: bool, description: str) -> None:
@@ -72,18 +75,38 @@ class JobState:
                 "is rewritten), or pass another --output/--state.",
             )
         if fresh or row is None or row[0] != fingerprint:
-            self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM units")
-            self._db.execute("DELETE FROM meta")
-            self._db.executemany(
-                "INSERT INTO meta VALUES (?, ?)",
-                [
-                    ("fingerprint", fingerprint),
-                    ("description", description),
-                    ("schema_version", SCHEMA_VERSION),
-                ],
-            )
-            self._db.execute("COMMIT")
+            with self._writing():
+                self._db.execute("BEGIN")
+                self._db.execute("DELETE FROM units")
+                self._db.execute("DELETE FROM meta")
+                self._db.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [
+                        ("fingerprint", fingerprint),
+                        ("description", description),
+                        ("schema_version", SCHEMA_VERSION),
+                    ],
+                )
+                self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Turn a failed write (disk full, I/O error) into a one-line StateError.
+
+        SQLite keeps the ledger at its last committed transaction whatever write
+        failed (a full disk shows as "database or disk is full", a file-size limit
+        as "disk I/O error"), so the same command resumes once there is space.
+        """
+        try:
+            yield
+        except sqlite3.Error as error:
+            if self._db.in_transaction:  # a failed COMMIT may leave it open
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            raise StateError(
+                f"Cannot write the job state {self.path}: {error}.",
+                fix="free disk space and rerun the same command: the job resumes.",
+            ) from None
 
     def _meta(self, key: str) -> str:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -123,16 +146,11 @@ class JobState:
         self, unit_id: str, output_end: int, rejects_end: int, stats: Mapping[str, Any]
     ) -> None:
         """Record one finished unit (after its lines are on disk)."""
-        try:
+        with self._writing():
             self._db.execute(
                 "INSERT INTO units (id, output_end, rejects_end, stats) VALUES (?, ?, ?, ?)",
                 (unit_id, output_end, rejects_end, json.dumps(stats)),
             )
-        except sqlite3.Error as error:
-            raise StateError(
-                f"Cannot write the job state {self.path}: {error}.",
-                fix="free disk space and rerun the same command: the job resumes.",
-            ) from None
 
     def all_stats(self) -> Iterable[dict[str, Any]]:
         """The stats of every committed unit, in commit order."""
@@ -144,13 +162,18 @@ class JobState:
 
 
 class AppendOnlyJsonl:
-    """A JSONL file that is only appended to, with its committed length enforced on open."""
+    """A JSONL file that is only appended to, with its committed length enforced on open.
+
+    The file is unbuffered: after a failed write (disk full) no bytes wait in a
+    Python buffer, so cutting the file back cannot fail again, and closing it
+    writes nothing either.
+    """
 
     def __init__(self, path: Path, committed_length: int) -> None:
         self.path = path
         try:
             exists = path.exists()
-            self._handle = path.open("r+b" if exists else "w+b")
+            self._handle = path.open("r+b" if exists else "w+b", buffering=0)
         except OSError as error:
             raise StateError(
                 f"Cannot open {path} for writing: {error.strerror}.",
@@ -169,7 +192,7 @@ class AppendOnlyJsonl:
     def read_committed(self) -> list[dict[str, Any]]:
         """The records already in the file (up to its committed length)."""
         self._handle.seek(0)
-        data = self._handle.read(self.length)
+        data = self._handle.readall()[: self.length]
         self._handle.seek(self.length)
         return [json.loads(line) for line in data.splitlines() if line.strip()]
 
@@ -181,12 +204,19 @@ class AppendOnlyJsonl:
         )
         if payload:
             try:
-                self._handle.write(payload)
-                self._handle.flush()
+                remaining = memoryview(payload)
+                while remaining:  # a nearly full disk takes part of a write, then refuses
+                    written = self._handle.write(remaining)
+                    if not written:  # nothing taken: a full disk, not a reason to spin
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                    remaining = remaining[written:]
                 os.fsync(self._handle.fileno())
             except OSError as error:
-                # Cut back to the committed length so a later resume starts clean.
-                self._handle.truncate(self.length)
+                # Cut back to the committed length so the file never ends in a partial
+                # line; if even that fails, the next open cuts it.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._handle.fileno(), self.length)
+                    self._handle.seek(self.length)
                 raise StateError(
                     f"Cannot write {self.path}: {error.strerror}.",
                     fix="free disk space and rerun the same command: the job resumes.",
