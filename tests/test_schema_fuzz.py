@@ -323,6 +323,7 @@ class Tally:
     loosenings: list[str] = field(default_factory=list)
     tightenings: list[str] = field(default_factory=list)
     format_tightenings: int = 0
+    integral_float_tightenings: int = 0
 
     def line(self) -> str:
         return (
@@ -330,7 +331,8 @@ class Tally:
             f"{sum(self.refused.values())} ({dict(self.refused)}), valid instances "
             f"{self.valid_checked}, invalid instances {self.invalid_checked}, loosenings "
             f"{len(self.loosenings)}, tightenings {len(self.tightenings)} (and "
-            f"{self.format_tightenings} on formats the validator does not check)"
+            f"{self.format_tightenings} on formats the validator does not check, "
+            f"{self.integral_float_tightenings} on integers written as 3.0)"
         )
 
 
@@ -357,6 +359,21 @@ def without_formats(node: Any) -> Any:
         for key, value in node.items()
         if key != "format"
     }
+
+
+def integral_as_int(value: Any) -> str:
+    """``value`` as compact JSON with every integral float written as an integer."""
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, float) and node.is_integer():
+            return int(node)
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if isinstance(node, dict):
+            return {key: convert(item) for key, item in node.items()}
+        return node
+
+    return json.dumps(convert(value), ensure_ascii=False, separators=(",", ":"))
 
 
 def explained_by_format(tokenizer: llguidance.LLTokenizer, raw: dict[str, Any], text: str) -> bool:
@@ -405,7 +422,10 @@ def fuzz(tokenizer: llguidance.LLTokenizer, count: int, seed: int) -> Tally:
                 accepted = accepts(matcher, tokenizer, text)
                 if valid:
                     tally.valid_checked += 1
-                    if not accepted and explained_by_format(tokenizer, raw, text):
+                    if not accepted and accepts(matcher, tokenizer, integral_as_int(candidate)):
+                        # jsonschema counts 3.0 as an integer; the grammar writes 3.
+                        tally.integral_float_tightenings += 1
+                    elif not accepted and explained_by_format(tokenizer, raw, text):
                         tally.format_tightenings += 1
                     elif not accepted:
                         tally.tightenings.append(f"{text}  under  {json.dumps(raw)}")

@@ -16,6 +16,7 @@ from smallagents.jobs.pipelines import GraphPipeline, Pipeline, RolePipeline
 from smallagents.jobs.progress import choose_view
 from smallagents.jobs.runner import JobOptions, dumps, run_job
 from smallagents.run import RoleSettings
+from smallagents.tools import TOOL_NAME
 
 
 def find_pipeline(name: str, roles: list[str], graphs: list[str]) -> Pipeline:
@@ -41,6 +42,18 @@ def _parse_models(pairs: list[str]) -> dict[str, RoleSettings]:
             )
         settings[role] = RoleSettings(model=spec)
     return settings
+
+
+def _tool_names(names: list[str]) -> list[str]:
+    # By name, one at a time: no wildcard, so a tool added to a graph later is not
+    # approved by a command line written before it existed.
+    for name in names:
+        if not TOOL_NAME.match(name):
+            raise UsageError(
+                f"--allow-tool {name!r} is not a tool name.",
+                fix="name one tool per --allow-tool, e.g. --allow-tool write_file.",
+            )
+    return sorted(set(names))
 
 
 def run_command(
@@ -79,6 +92,10 @@ def run_command(
     report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     roles: Annotated[list[str], typer.Option(help="Extra roles: module, file or folder.")] = [],  # noqa: B006
     graphs: Annotated[list[str], typer.Option(help="Extra graphs: module, file or folder.")] = [],  # noqa: B006
+    allow_tool: Annotated[
+        list[str],
+        typer.Option(help="A tool marked requires_confirmation that may run; repeatable."),
+    ] = [],  # noqa: B006
 ) -> dict[str, Any]:
     """Run a graph or role over a dataset; resumes exactly where a killed run stopped."""
     job_config: JobConfig = load_config(config)
@@ -112,6 +129,7 @@ def run_command(
         on_error=chosen_error,  # type: ignore[arg-type]
         fresh=fresh,
         settings=settings,
+        allowed_tools=tuple(_tool_names(allow_tool)),
     )
     result = run_job(
         pipeline,

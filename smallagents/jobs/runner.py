@@ -37,6 +37,7 @@ from smallagents.models.pool import (
     use_thread_pool,
 )
 from smallagents.run import EscalationBudget, RoleSettings, Run
+from smallagents.tools import allow_tools
 from smallagents.voting import canonical_key
 
 
@@ -57,6 +58,9 @@ class JobOptions:
     fresh: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
     """Model, fallback and voting overrides: part of the fingerprint."""
+    allowed_tools: tuple[str, ...] = ()
+    """Tools marked ``requires_confirmation`` that this job may run (``--allow-tool``);
+    no other such tool ever runs in a batch job. Part of the fingerprint."""
 
     @property
     def rejects_path(self) -> Path:
@@ -148,6 +152,8 @@ def fingerprint(pipeline: Pipeline, options: JobOptions) -> tuple[str, str]:
         "seed": options.seed,
         "settings": options.settings,
     }
+    if options.allowed_tools:  # only when given, so older jobs keep their keys
+        described["allowed_tools"] = sorted(set(options.allowed_tools))
     pipeline_settings = getattr(pipeline, "settings", None)
     if pipeline_settings:  # e.g. gra's thresholds: they decide the records too
         described["pipeline_settings"] = dict(pipeline_settings)
@@ -228,6 +234,9 @@ def run_job(
                     defaults=defaults,
                     aliases=aliases,
                     keep_records=False,
+                    # Nobody is there to approve a call in a batch job: only tools
+                    # named ahead of time may run.
+                    tool_approval=allow_tools(options.allowed_tools),
                 )
                 for unit, raw in in_input_order(todo, _execute(pipeline, todo, options, run)):
                     result = finish_unit(raw) if finish_unit is not None else raw
