@@ -396,11 +396,10 @@ def fuzz(tokenizer: llguidance.LLTokenizer, count: int, seed: int) -> Tally:
         try:
             compiled = compile_schema(raw)
         except SchemaError as error:
-            reason = maker.unsupported[0] if maker.unsupported else "other"
-            tally.refused[reason] += 1
             assert "Fix:" in str(error) and "\n" not in error.message
-            if not maker.unsupported:  # a schema of supported keywords only: say which
-                tally.refused[f"other: {error.message[:120]}"] += 1
+            # A schema of supported keywords only (an unsatisfiable one): say why.
+            reason = maker.unsupported[0] if maker.unsupported else f"other: {error.message[:120]}"
+            tally.refused[reason] += 1
             continue
         tally.compiled += 1
         if maker.unsupported:
