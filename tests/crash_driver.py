@@ -24,7 +24,9 @@ Faults are installed by patching the child only; production code has no hooks:
 * ``after_commit``: SIGKILL right after the ``at``-th unit's row is committed;
 * ``in_bind``: SIGKILL inside the transaction that binds a new state to the job;
 * ``fsize``: ``RLIMIT_FSIZE`` set to ``at`` bytes with SIGXFSZ ignored, so any
-  write past it fails in the kernel with EFBIG, like a full disk.
+  write past it fails in the kernel with EFBIG, like a full disk;
+* ``fsize_parquet``: the same limit, set only when the finished job converts its
+  JSONL journal to the Parquet output.
 
 With ``phase`` the child keeps, in one byte of that file (shared memory, so it
 survives SIGKILL), what it is doing: ``s`` starting, ``u`` running a unit, ``o``
@@ -41,6 +43,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from smallagents.jobs.pipelines import UnitResult
@@ -148,8 +151,23 @@ def install(fault: str | None, at: int, phase: _Phase) -> None:
     state.JobState.commit = commit  # type: ignore[method-assign]
     state.JobState.bind = bind  # type: ignore[method-assign]
     if fault == "fsize":
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (at, resource.RLIM_INFINITY))
+        _limit_file_size(at)
+    if fault == "fsize_parquet":
+        from smallagents.jobs import runner
+
+        original_parquet: Callable[[Path, Path], None] = runner.write_parquet
+
+        def write_parquet(journal: Path, target: Path) -> None:
+            _limit_file_size(at)
+            original_parquet(journal, target)
+
+        runner.write_parquet = write_parquet
+
+
+def _limit_file_size(limit: int) -> None:
+    """Writes past ``limit`` bytes now fail with EFBIG (SIGXFSZ would kill instead)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
 
 
 def _child(request: dict[str, Any]) -> int:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pyarrow import parquet as pq
 
 DRIVER = Path(__file__).with_name("crash_driver.py")
 SEED = int(os.environ.get("CRASH_SEED", "20261125"))  # the kill times; printed on failure
@@ -118,9 +119,9 @@ class Job:
     def state(self) -> Path:
         return self.folder / "out.jsonl.state.sqlite"
 
-    def argv(self, *extra: str) -> list[str]:
+    def argv(self, *extra: str, output: Path | None = None) -> list[str]:
         return ["run", "crash_fast", "--graphs", str(DRIVER),
-                "--input", str(self.folder / "in.jsonl"), "--output", str(self.output),
+                "--input", str(self.folder / "in.jsonl"), "--output", str(output or self.output),
                 "--quiet", *extra]  # fmt: skip
 
     def lines(self) -> tuple[list[str], list[str]]:
@@ -328,6 +329,25 @@ def test_disk_full_is_one_line_and_the_same_command_resumes(
     again = driver.run(job.argv(), log=job.log("again"))  # "space is back"
     assert again.code == 0, job.log("again").read_text()
     assert_same_as(job, Job(tmp_path / "reference"))
+
+
+def test_disk_full_while_writing_parquet_keeps_the_journal_and_resumes(
+    driver: Driver, tmp_path: Path
+) -> None:
+    job = make_job(tmp_path / "job", 30, text_size=2_000)
+    target = job.folder / "out.parquet"
+    argv = job.argv(output=target)
+    ended = driver.run(argv, log=job.log("full"), fault="fsize_parquet", at=1_000)
+    stderr = job.log("full").read_text()
+    assert ended.code == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert f"Cannot write {target}:" in stderr.replace("\n", "") and "Traceback" not in stderr
+    assert not target.exists() and not (job.folder / "out.parquet.partial").exists()
+    journal = job.folder / "out.parquet.jsonl"
+    assert len(_lines(journal)) + len(_lines(job.rejects)) == 30  # every unit was kept
+    again = driver.run(argv, log=job.log("again"))  # nothing left to run: only the Parquet
+    assert again.code == 0, job.log("again").read_text()
+    ids = pq.read_table(target).column("id").to_pylist()
+    assert sorted(ids) == sorted(json.loads(line)["id"] for line in _lines(journal))
 
 
 ROLES = '''

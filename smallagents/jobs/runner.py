@@ -29,7 +29,7 @@ from smallagents.jobs.pipelines import Pipeline, UnitResult
 from smallagents.jobs.progress import Counters, ProgressView, QuietView
 from smallagents.jobs.provenance import NOTE_KEY, describe_run
 from smallagents.jobs.report import build_report
-from smallagents.jobs.state import AppendOnlyJsonl, JobState
+from smallagents.jobs.state import AppendOnlyJsonl, JobState, StateError
 from smallagents.models.pool import (
     ModelPool,
     current_thread_pool,
@@ -415,8 +415,15 @@ def write_parquet(journal: Path, target: Path) -> None:
     records = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
     table = pa.Table.from_pylist(records) if records else pa.table({})
     partial = target.with_name(target.name + ".partial")
-    pq.write_table(table, partial)
-    partial.replace(target)
+    try:
+        pq.write_table(table, partial)
+        partial.replace(target)
+    except OSError as error:  # the journal and the state are complete: a rerun writes it
+        partial.unlink(missing_ok=True)
+        raise StateError(
+            f"Cannot write {target}: {error.strerror or error}.",
+            fix="free disk space and rerun the same command: the job resumes.",
+        ) from None
 
 
 def dumps(report: dict[str, Any]) -> str:
