@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from smallagents.dedupe import Duplicate, NearDuplicateIndex
 from smallagents.errors import (
+    CircuitOpenError,
     ContentError,
     ContextOverflowError,
     DownloadError,
@@ -62,6 +63,7 @@ __all__ = [
     "END",
     "START",
     "CallerPipeline",
+    "CircuitOpenError",
     "CompiledGraph",
     "CompiledSchema",
     "ContentError",

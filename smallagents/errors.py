@@ -21,6 +21,7 @@
     ├── ModelUnavailableError        the model cannot be reached right now (exit code 3)
     │   ├── DownloadError            an ``hf:`` download failed (offline, no such file)
     │   └── EndpointError            an HTTP endpoint refused, failed or answered garbage
+    │       └── CircuitOpenError     calls to an endpoint that kept failing, refused fast
     ├── GenerationError              a model ran but gave no usable answer (exit code 4)
     │   ├── ContextOverflowError     the prompt does not fit the model's context
     │   ├── StructuredOutputError    every attempt was red-flagged (invalid, truncated)
@@ -207,11 +208,27 @@ class EndpointError(ModelUnavailableError):
         *,
         url: str,
         status: int | None = None,
+        retry_after: float | None = None,
         fix: str | None = None,
     ) -> None:
         self.url = url
         self.status = status
+        self.retry_after = retry_after
+        """Seconds the server asked to wait (its ``Retry-After``), if it said."""
         super().__init__(message, fix=fix)
+
+
+class CircuitOpenError(EndpointError):
+    """An endpoint that failed too often in a row: refused here, without a request.
+
+    ``retry_in`` is how many seconds remain before the circuit lets one probe through.
+    """
+
+    code = "circuit_open"
+
+    def __init__(self, message: str, *, url: str, retry_in: float, fix: str) -> None:
+        self.retry_in = retry_in
+        super().__init__(message, url=url, fix=fix)
 
 
 class GenerationError(SmallAgentsError):

@@ -18,6 +18,12 @@ does not fit is a red flag and is resampled by :meth:`Model.generate`.
 
 The API key comes from the environment, never from a file: ``SMALLAGENTS_API_KEY``,
 else ``OPENAI_API_KEY``, or the variable named by ``api_key_env``.
+
+Failures (see :mod:`smallagents.models.resilience`): refused connections, timeouts,
+dropped connections, 429 and 5xx are retried with jittered exponential backoff, or
+after the server's ``Retry-After``, all within one per-request ``deadline``; an
+endpoint that keeps failing trips a circuit breaker shared by every instance that
+calls it, so that a dead fallback is not called again until its cool-down is over.
 """
 
 from __future__ import annotations
@@ -29,16 +35,18 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import httpx
-from tenacity import (
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_random_exponential,
-)
+from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt
 
-from smallagents.errors import EndpointError
+from smallagents.errors import CircuitOpenError, EndpointError
 from smallagents.models.base import Completion, Model, Prompt
+from smallagents.models.resilience import (
+    CircuitBreaker,
+    Deadline,
+    RetryWait,
+    StopAtDeadline,
+    parse_retry_after,
+    shared_breaker,
+)
 from smallagents.structured.schema import CompiledSchema
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "none"]
@@ -59,6 +67,10 @@ class OpenAIModel(Model):
         structured_output: StructuredMode = "auto",
         timeout: float = 60.0,
         retries: int = 2,
+        deadline: float | None = None,
+        backoff: float = 0.2,
+        breaker_threshold: int = 5,
+        breaker_cooldown: float = 30.0,
         name: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -71,8 +83,19 @@ class OpenAIModel(Model):
             api_key_env: the environment variable that holds the key.
             structured_output: how to ask for JSON (see the module docstring);
                 ``auto`` asks the server what it is.
-            timeout: seconds for one HTTP request.
-            retries: extra tries for refused connections, timeouts, 429 and 5xx.
+            timeout: seconds for one HTTP try (cut to what is left of the deadline).
+            retries: extra tries for refused connections, timeouts, dropped
+                connections, 429 and 5xx.
+            deadline: seconds for one request in all, every try and wait included
+                (default ``2 * timeout``); past it the request fails with an
+                EndpointError that names it. A ``Retry-After`` longer than what is
+                left ends the request at once, rather than waiting in vain.
+            backoff: the first wait's upper bound in seconds; it doubles per try
+                (full jitter, at most 5 s) unless the server sent ``Retry-After``.
+            breaker_threshold: failed tries in a row (no answer, or 5xx) after which
+                the endpoint's circuit opens and calls fail fast.
+            breaker_cooldown: seconds the circuit stays open before one probe
+                request is let through; its success closes the circuit.
             name: how records name this model (default ``openai:BASE_URL#MODEL``).
             transport: an httpx transport, for tests (e.g. ``httpx.MockTransport``).
         """
@@ -80,8 +103,16 @@ class OpenAIModel(Model):
         self.model = model
         self.name = name or f"openai:{self.base_url}#{model}"
         self._mode: StructuredMode = structured_output
+        if deadline is not None and deadline <= 0:
+            raise ValueError(f"deadline must be positive seconds, not {deadline}")
         self._retries = retries
         self._timeout = timeout
+        self._deadline = deadline if deadline is not None else 2 * timeout
+        self._wait = RetryWait(backoff=backoff)
+        self.breaker: CircuitBreaker = shared_breaker(
+            self.base_url, threshold=breaker_threshold, cooldown=breaker_cooldown
+        )
+        """This endpoint's circuit breaker, shared with every instance that calls it."""
         key = api_key or _key_from_env(api_key_env)
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._client = httpx.Client(timeout=timeout, headers=headers, transport=transport)
@@ -182,20 +213,61 @@ class OpenAIModel(Model):
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
         url = self.base_url + path
+        deadline = Deadline(self._deadline)
+        at_deadline = StopAtDeadline(deadline)
         retrying = Retrying(
-            stop=stop_after_attempt(self._retries + 1) | stop_after_delay(self._timeout * 2),
-            wait=wait_random_exponential(multiplier=0.2, max=5.0),
-            retry=retry_if_exception(_is_transient),
-            reraise=True,
+            stop=stop_after_attempt(self._retries + 1) | at_deadline,
+            wait=self._wait,
+            retry=retry_if_exception(_is_retriable),
+            reraise=False,
         )
-        for attempt in retrying:
-            with attempt:
-                return self._request_once(method, url, body)
+        failures: list[EndpointError] = []
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._guarded_try(method, url, body, deadline, failures)
+        except CircuitOpenError:
+            # Opened by this request's own failed tries: their error says more than
+            # "circuit open" (the next request gets that one, without a try).
+            if failures:
+                raise failures[-1] from None
+            raise
+        except RetryError as stopped:
+            last = stopped.last_attempt.exception()
+            assert isinstance(last, EndpointError)
+            if not at_deadline.hit:
+                raise last from None
+            tries = stopped.last_attempt.attempt_number
+            raise _deadline_error(url, deadline, tries, last) from None
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    def _request_once(self, method: str, url: str, body: dict[str, Any] | None) -> Any:
+    def _guarded_try(
+        self,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None,
+        deadline: Deadline,
+        failures: list[EndpointError],
+    ) -> Any:
+        """One try through the endpoint's circuit breaker, within what is left of the deadline."""
+        self.breaker.admit()
         try:
-            response = self._client.request(method, url, json=body)
+            result = self._request_once(method, url, body, min(self._timeout, deadline.remaining()))
+        except EndpointError as error:
+            self.breaker.record(error)
+            failures.append(error)
+            raise
+        except BaseException:
+            self.breaker.release()
+            raise
+        self.breaker.record(None)
+        return result
+
+    def _request_once(
+        self, method: str, url: str, body: dict[str, Any] | None, timeout: float
+    ) -> Any:
+        try:
+            response = self._client.request(method, url, json=body, timeout=timeout)
         except httpx.ConnectError as error:
             raise EndpointError(
                 f"Cannot reach {url}: connection refused or host unknown ({error}).",
@@ -204,13 +276,13 @@ class OpenAIModel(Model):
             ) from None
         except httpx.TimeoutException:
             raise EndpointError(
-                f"{url} did not answer within {self._timeout:g} s.",
+                f"{url} did not answer within {timeout:.3g} s.",
                 url=url,
                 fix="raise timeout=, or check that the server is not overloaded.",
             ) from None
         except httpx.HTTPError as error:
             raise EndpointError(
-                f"{url} failed mid-request: {type(error).__name__}: {error}.",
+                f"{url} failed mid-request: {type(error).__name__}: {str(error).rstrip('.')}.",
                 url=url,
                 fix="check the server's logs; the request can be retried.",
             ) from None
@@ -219,6 +291,7 @@ class OpenAIModel(Model):
                 f"{url} answered HTTP {response.status_code}: {response.text[:200]!r}.",
                 url=url,
                 status=response.status_code,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
                 fix="check the model name and API key (SMALLAGENTS_API_KEY or OPENAI_API_KEY)."
                 if response.status_code in (401, 403, 404)
                 else "check the server's logs; transient errors are retried.",
@@ -239,9 +312,33 @@ class OpenAIModel(Model):
 
 
 def _is_transient(error: BaseException) -> bool:
+    """An error that may not happen again: no answer, an open circuit, 429 or a 5xx."""
     if not isinstance(error, EndpointError):
         return False
     return error.status is None or error.status in _RETRIABLE_STATUS
+
+
+def _is_retriable(error: BaseException) -> bool:
+    # An open circuit is transient, but retrying within one request cannot help:
+    # the cool-down is what it waits for.
+    return _is_transient(error) and not isinstance(error, CircuitOpenError)
+
+
+def _deadline_error(url: str, deadline: Deadline, tries: int, last: EndpointError) -> EndpointError:
+    asked = (
+        f"; the server asked to retry after {last.retry_after:g} s"
+        if last.retry_after is not None
+        else ""
+    )
+    return EndpointError(
+        f"{url} gave no answer within the {deadline.seconds:g} s deadline "
+        f"({tries} tr{'y' if tries == 1 else 'ies'}{asked}); last: {last.message}",
+        url=url,
+        status=last.status,
+        retry_after=last.retry_after,
+        fix="raise deadline= (seconds per request, every retry included), "
+        "or check that the server is up and not overloaded.",
+    )
 
 
 def _token_count(usage: Any, key: str) -> int:
