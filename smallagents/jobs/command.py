@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from rich.table import Table
 
 from smallagents.errors import UsageError
 from smallagents.jobs.config import JobConfig, load_config
+from smallagents.jobs.executors import Executor
 from smallagents.jobs.pipelines import GraphPipeline, Pipeline, RolePipeline
 from smallagents.jobs.progress import choose_view
 from smallagents.jobs.runner import JobOptions, dumps, run_job
@@ -96,6 +98,13 @@ def run_command(
         list[str],
         typer.Option(help="A tool marked requires_confirmation that may run; repeatable."),
     ] = [],  # noqa: B006
+    executor: Annotated[
+        str, typer.Option(help="local (threads here) or ray (actors on a Ray cluster).")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster HOST:PORT or auto (default: a private local Ray)."),
+    ] = None,
 ) -> dict[str, Any]:
     """Run a graph or role over a dataset; resumes exactly where a killed run stopped."""
     job_config: JobConfig = load_config(config)
@@ -106,6 +115,7 @@ def run_command(
             f"--on-error {chosen_error!r} is not skip or stop.", fix="pass --on-error skip or stop."
         )
     pipeline = find_pipeline(name, roles, graphs)
+    chosen_executor = _choose_executor(executor, address, name, roles, graphs, workers)
     per_role = {**job_config.roles, **_parse_models(model)}
     defaults = RoleSettings(
         model=job_config.defaults.model,
@@ -134,6 +144,7 @@ def run_command(
     result = run_job(
         pipeline,
         options,
+        executor=chosen_executor,
         view=choose_view(quiet),
         budget=job_config.budget,
         settings=per_role,
@@ -145,6 +156,35 @@ def run_command(
     if not quiet:
         _print_summary(result)
     return result
+
+
+def _choose_executor(
+    kind: str,
+    address: str | None,
+    name: str,
+    roles: list[str],
+    graphs: list[str],
+    workers: int | None,
+) -> Executor | None:
+    if kind == "local":
+        if address is not None:
+            raise UsageError("--address is for --executor ray.", fix="add --executor ray.")
+        return None  # the runner's default: options.workers threads
+    if kind != "ray":
+        raise UsageError(f"--executor {kind!r} is not local or ray.", fix="pass local or ray.")
+    from smallagents.jobs.ray_executor import RayExecutor
+
+    # Actors rebuild the pipeline themselves, in another working directory.
+    factory = functools.partial(
+        find_pipeline, name, [_absolute(r) for r in roles], [_absolute(g) for g in graphs]
+    )
+    return RayExecutor(factory, address=address, actors=workers)
+
+
+def _absolute(source: str) -> str:
+    """A roles/graphs source as actors can find it: files by absolute path, modules by name."""
+    path = Path(source)
+    return str(path.resolve()) if path.exists() else source
 
 
 def _print_summary(result: dict[str, Any]) -> None:

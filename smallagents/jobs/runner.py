@@ -13,31 +13,23 @@ of records whatever the number of workers and however often it was interrupted.
 
 from __future__ import annotations
 
-import concurrent.futures as futures
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smallagents.errors import SmallAgentsError, UsageError
+from smallagents.errors import UsageError
+from smallagents.jobs.executors import Executor, LocalExecutor, RunConfig, Unit
 from smallagents.jobs.inputs import InputError, InputRecord, OnError, SkippedLines, read_records
 from smallagents.jobs.pipelines import Pipeline, UnitResult
 from smallagents.jobs.progress import Counters, ProgressView, QuietView
 from smallagents.jobs.provenance import NOTE_KEY, describe_run
 from smallagents.jobs.report import build_report
 from smallagents.jobs.state import AppendOnlyJsonl, JobState, StateError
-from smallagents.models.pool import (
-    ModelPool,
-    current_thread_pool,
-    default_threads,
-    use_thread_pool,
-)
-from smallagents.run import EscalationBudget, RoleSettings, Run
-from smallagents.tools import allow_tools
+from smallagents.run import EscalationBudget, RoleSettings
 from smallagents.voting import canonical_key
 
 
@@ -81,16 +73,6 @@ class JobOptions:
     @property
     def state_path(self) -> Path:
         return self.state or self.output.with_name(self.output.name + ".state.sqlite")
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One input record and one sample index."""
-
-    id: str
-    seed: int
-    line: int
-    data: dict[str, Any]
 
 
 def unit_ids(record: InputRecord, samples: int) -> list[str]:
@@ -184,11 +166,15 @@ def run_job(
     settings: Mapping[str, RoleSettings] | None = None,
     defaults: RoleSettings | None = None,
     aliases: Mapping[str, str] | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) a job and return its report.
 
     ``budget``, ``settings``, ``defaults`` and ``aliases`` configure the job's
     :class:`~smallagents.run.Run` (escalation cap, per-role overrides, model aliases).
+    ``executor`` decides where units run: by default ``options.workers`` threads
+    here (:class:`~smallagents.jobs.executors.LocalExecutor`); a
+    :class:`~smallagents.jobs.ray_executor.RayExecutor` runs them on a Ray cluster.
 
     Raises:
         InputError: bad input with ``on_error="stop"``.
@@ -228,17 +214,16 @@ def run_job(
             counters = Counters(done=already, total=len(units), started=started, resumed_at=already)
             view.start(counters)
             try:
-                run = Run(
+                config = RunConfig(
                     budget=budget,
-                    settings=settings,
+                    settings=dict(settings or {}),
                     defaults=defaults,
-                    aliases=aliases,
-                    keep_records=False,
-                    # Nobody is there to approve a call in a batch job: only tools
-                    # named ahead of time may run.
-                    tool_approval=allow_tools(options.allowed_tools),
+                    aliases=dict(aliases or {}),
+                    allowed_tools=tuple(options.allowed_tools),
                 )
-                for unit, raw in in_input_order(todo, _execute(pipeline, todo, options, run)):
+                chosen = executor or LocalExecutor(options.workers)
+                finished = chosen.execute(pipeline, todo, config)
+                for unit, raw in in_input_order(todo, finished):
                     result = finish_unit(raw) if finish_unit is not None else raw
                     output_length = output.append(result.outputs)
                     rejects_length = rejects.append(result.rejects)
@@ -291,55 +276,6 @@ def _missing_fields(
     return bad
 
 
-def _execute(
-    pipeline: Pipeline, units: Sequence[Unit], options: JobOptions, run: Run
-) -> Iterator[tuple[Unit, UnitResult]]:
-    workers = max(1, options.workers)
-    threads = default_threads(workers)
-    local = threading.local()
-    created: list[ModelPool] = []
-    caller_pool = current_thread_pool()
-
-    def work(unit: Unit) -> UnitResult:
-        if getattr(local, "pool", None) is None:
-            local.pool = ModelPool(threads=threads)
-            created.append(local.pool)
-            use_thread_pool(local.pool)
-        return pipeline.run_unit(unit.data, run=run, seed=unit.seed, unit_id=unit.id)
-
-    try:
-        if workers == 1:
-            for unit in units:
-                yield unit, _guard(work, unit)
-            return
-        with futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unit") as pool:
-            pending: dict[futures.Future[UnitResult], Unit] = {}
-            queue = iter(units)
-            try:
-                for unit in queue:
-                    pending[pool.submit(_guard, work, unit)] = unit
-                    if len(pending) >= 2 * workers:
-                        break
-                while pending:
-                    finished, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
-                    for future in finished:
-                        unit = pending.pop(future)
-                        yield unit, future.result()
-                        following = next(queue, None)
-                        if following is not None:
-                            pending[pool.submit(_guard, work, following)] = following
-            finally:
-                for future in pending:
-                    future.cancel()
-    finally:
-        # The workers' models go with the job (freed here, under the native lock,
-        # rather than by the garbage collector in whatever thread it runs).
-        for created_pool in created:
-            created_pool.close()
-        if caller_pool is not None:
-            use_thread_pool(caller_pool)
-
-
 def in_input_order(
     units: Sequence[Unit], finished: Iterator[tuple[Unit, UnitResult]]
 ) -> Iterator[tuple[Unit, UnitResult]]:
@@ -357,19 +293,6 @@ def in_input_order(
         while next_index in waiting:
             yield waiting.pop(next_index)
             next_index += 1
-
-
-def _guard(work: Any, unit: Unit) -> UnitResult:
-    """Turn a unit's own failure into a reject with the reason; usage errors still stop."""
-    try:
-        result: UnitResult = work(unit)
-        return result
-    except UsageError:
-        raise
-    except SmallAgentsError as error:
-        return UnitResult(
-            rejects=[{"id": unit.id, "seed_id": unit.data.get("id"), "reason": error.message}]
-        )
 
 
 def _unit_stats(result: UnitResult) -> dict[str, Any]:
