@@ -3,18 +3,25 @@
 :class:`ScriptedModel` answers from a script instead of a network or weights. It
 is for logic that a real model cannot drive deterministically (a red flag on the
 second attempt, a vote that splits exactly 2 to 1); the real path is tested with
-the embedded models.
+the embedded models. :class:`WithModels` serves such models to every worker of a
+job (``run_job``), whose workers each load their own models.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smallagents.models.base import Completion, FinishReason, Model, Prompt
+from smallagents.models.pool import thread_pool
 from smallagents.structured.schema import CompiledSchema
+
+if TYPE_CHECKING:
+    from smallagents.jobs.pipelines import Pipeline, UnitResult
+    from smallagents.run import Run
 
 ScriptItem = str | dict[str, Any] | list[Any] | Callable[[Prompt, int], str]
 
@@ -37,7 +44,9 @@ class ScriptedModel(Model):
     JSON, or a callable ``(prompt, seed) -> str``. A string ending in the marker
     :attr:`TRUNCATED` comes back with ``finish_reason="length"``. Once the script
     runs out, the last item repeats when ``repeat_last`` is set; otherwise the
-    model raises ``IndexError``.
+    model raises ``IndexError``. Every call is kept in :attr:`calls`, unless
+    ``keep_calls=False``: a long run (a load test of thousands of records) would
+    otherwise hold every prompt it was sent, and read as a leak.
     """
 
     TRUNCATED = "\x00<truncated>"
@@ -49,11 +58,15 @@ class ScriptedModel(Model):
         name: str = "scripted",
         repeat_last: bool = False,
         chat: bool = True,
+        keep_calls: bool = True,
     ) -> None:
         self.name = name
         self.chat = chat
         self._script = list(script)
         self._repeat_last = repeat_last
+        self._keep_calls = keep_calls
+        self._count = 0
+        self._count_lock = threading.Lock()
         self.calls: list[ScriptedCall] = []
 
     def _complete(
@@ -66,10 +79,15 @@ class ScriptedModel(Model):
         seed: int,
         stop: Sequence[str] | None,
     ) -> Completion:
-        index = len(self.calls)
-        self.calls.append(
-            ScriptedCall(prompt, schema.name if schema else None, seed, max_tokens, temperature)
-        )
+        with self._count_lock:  # workers may share one model (it holds no native state)
+            index = self._count
+            self._count += 1
+            if self._keep_calls:
+                self.calls.append(
+                    ScriptedCall(
+                        prompt, schema.name if schema else None, seed, max_tokens, temperature
+                    )
+                )
         if index >= len(self._script):
             if not (self._repeat_last and self._script):
                 raise IndexError(f"ScriptedModel {self.name!r} ran out of script at call {index}")
@@ -92,3 +110,28 @@ class ScriptedModel(Model):
             finish_reason=finish,
             seconds=0.0,
         )
+
+
+class WithModels:
+    """A job pipeline that serves ``models`` (spec name -> model) in every worker.
+
+    A job gives each worker thread a model pool of its own (a new one per job), so
+    a custom model has to be registered from inside the worker: this does it at
+    each unit (a dict entry; a worker may serve several jobs), then runs ``inner``.
+    The models are shared by the workers, so they must be safe to call from
+    several threads (a :class:`ScriptedModel` is).
+    """
+
+    def __init__(self, inner: Pipeline, models: Mapping[str, Model]) -> None:
+        self.inner = inner
+        self.models = dict(models)
+        self.name = inner.name
+
+    def required_fields(self) -> tuple[str, ...]:
+        return self.inner.required_fields()
+
+    def run_unit(self, data: Mapping[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
+        pool = thread_pool()
+        for name, model in self.models.items():
+            pool.register(name, model)
+        return self.inner.run_unit(data, run=run, seed=seed, unit_id=unit_id)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -25,61 +27,91 @@ def build_report(
     pipeline: str,
     options: dict[str, Any],
     units_total: int,
-    stats: list[dict[str, Any]],
+    stats: Iterable[Mapping[str, Any]],
     skipped: list[dict[str, Any]],
     seconds_this_run: float,
 ) -> dict[str, Any]:
-    """Aggregate the per-unit stats of a job into its report."""
-    kept = sum(s["kept"] for s in stats)
-    rejected = sum(s["rejected"] for s in stats)
-    reasons = [reason for s in stats for reason in s.get("reject_reasons", [])]
-    roles = [r for s in stats for r in s["roles"]]
-    samples = sum(r["samples"] for r in roles)
-    red_flags = sum(r["red_flags"] for r in roles)
-    escalated = sum(r["escalated"] for r in roles)
-    cost = sum(r["cost"] for r in roles)
-    per_role: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in roles:
-        per_role[record["role"]].append(record)
+    """Aggregate the per-unit stats of a job into its report, in one pass.
+
+    ``stats`` may be a generator straight from the job state: only totals and each
+    role's call durations (for p50/p95) are kept, so a report on 30,000 units no
+    longer holds every unit's stats at once (it cost 50 MB more than the job
+    itself; ``benchmarks/load.py``).
+    """
+    total = _Totals(durations=None)  # the job's durations are summed, not kept
+    per_role: dict[str, _Totals] = defaultdict(_Totals)
+    units = kept = rejected = adjudicated = duplicates = 0
+    for unit in stats:
+        units += 1
+        kept += unit["kept"]
+        rejected += unit["rejected"]
+        adjudicated += unit.get("adjudicated", 0)
+        duplicates += sum("duplicate" in reason for reason in unit.get("reject_reasons", []))
+        for record in unit["roles"]:
+            total.add(record)
+            per_role[record["role"]].add(record)
     role_table = {}
-    for name, records in sorted(per_role.items()):
-        p50, p95 = _quantiles([r["seconds"] for r in records])
+    for name, figures in sorted(per_role.items()):
+        p50, p95 = _quantiles(figures.durations or [])
         role_table[name] = {
-            "calls": len(records),
+            "calls": figures.calls,
             "p50_seconds": p50,
             "p95_seconds": p95,
-            "samples": sum(r["samples"] for r in records),
-            "red_flags": sum(r["red_flags"] for r in records),
-            "escalated": sum(r["escalated"] for r in records),
-            "unresolved": sum(r["status"] == "unresolved" for r in records),
-            "prompt_tokens": sum(r["prompt_tokens"] for r in records),
-            "completion_tokens": sum(r["completion_tokens"] for r in records),
-            "cost": sum(r["cost"] for r in records),
+            "samples": figures.samples,
+            "red_flags": figures.red_flags,
+            "escalated": figures.escalated,
+            "unresolved": figures.unresolved,
+            "prompt_tokens": figures.prompt_tokens,
+            "completion_tokens": figures.completion_tokens,
+            "cost": figures.cost,
         }
     judged = kept + rejected
+    samples, red_flags = total.samples, total.red_flags
     return {
         "pipeline": pipeline,
         "options": options,
-        "units": {"total": units_total, "done": len(stats)},
+        "units": {"total": units_total, "done": units},
         "records": {"accepted": kept, "rejected": rejected},
         "rates": {
             "acceptance": kept / judged if judged else None,
-            "adjudication": sum(s.get("adjudicated", 0) for s in stats) / judged
-            if judged
-            else None,
-            "escalation": escalated / len(roles) if roles else None,
+            "adjudication": adjudicated / judged if judged else None,
+            "escalation": total.escalated / total.calls if total.calls else None,
             "schema_validity": (samples - red_flags) / samples if samples else None,
-            "duplicates_removed": sum("duplicate" in reason for reason in reasons),
+            "duplicates_removed": duplicates,
         },
-        "tokens": {
-            "prompt": sum(r["prompt_tokens"] for r in roles),
-            "completion": sum(r["completion_tokens"] for r in roles),
-        },
-        "seconds": {
-            "this_run": seconds_this_run,
-            "model_time_all_runs": sum(r["seconds"] for r in roles),
-        },
+        "tokens": {"prompt": total.prompt_tokens, "completion": total.completion_tokens},
+        "seconds": {"this_run": seconds_this_run, "model_time_all_runs": total.seconds},
         "roles": role_table,
-        "cost": {"total": cost, "per_accepted_record": cost / kept if kept else None},
+        "cost": {"total": total.cost, "per_accepted_record": total.cost / kept if kept else None},
         "skipped_lines": skipped,
     }
+
+
+@dataclass
+class _Totals:
+    """Running sums over role calls (all of a job's, or one role's)."""
+
+    calls: int = 0
+    samples: int = 0
+    red_flags: int = 0
+    escalated: int = 0
+    unresolved: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
+    durations: list[float] | None = field(default_factory=list)
+    """Each call's seconds, for quantiles (``None``: not kept)."""
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        self.calls += 1
+        self.samples += record["samples"]
+        self.red_flags += record["red_flags"]
+        self.escalated += record["escalated"]
+        self.unresolved += record["status"] == "unresolved"
+        self.prompt_tokens += record["prompt_tokens"]
+        self.completion_tokens += record["completion_tokens"]
+        self.cost += record["cost"]
+        self.seconds += record["seconds"]
+        if self.durations is not None:
+            self.durations.append(record["seconds"])
