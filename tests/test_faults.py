@@ -11,22 +11,20 @@ every record ends exactly once, answered or unresolved with the reason.
 from __future__ import annotations
 
 import email.utils
-import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fault_job import WORD, failure_kind, good, run_fault_job
 from faults import Fault, FaultServer, cycle, first, start_fault_server
 
-from smallagents import CircuitOpenError, EndpointError, Run, StructuredOutputError, role
+from smallagents import CircuitOpenError, EndpointError, StructuredOutputError
 from smallagents.errors import ModelUnavailableError
-from smallagents.jobs.pipelines import RolePipeline, UnitResult
-from smallagents.jobs.runner import JobOptions, run_job
 from smallagents.models.openai import OpenAIModel
 from smallagents.models.resilience import (
     RETRY_AFTER_JITTER,
@@ -34,19 +32,6 @@ from smallagents.models.resilience import (
     parse_retry_after,
     shared_breaker,
 )
-from smallagents.run import RoleSettings
-
-WORD: dict[str, Any] = {
-    "title": "Word",
-    "type": "object",
-    "properties": {"word": {"type": "string", "minLength": 1, "maxLength": 12}},
-    "required": ["word"],
-}
-GOOD = '{"word":"fallback"}'
-
-
-def good(_: Mapping[str, Any]) -> str:
-    return GOOD
 
 
 @pytest.fixture
@@ -339,131 +324,12 @@ def test_deadline_must_be_positive() -> None:
 # --------------------------------------------------------------------------- a job
 
 
-# A prompt that does not fit SmolLM2's 4096-token context: the small model cannot
-# run it (model_error), so the record takes the escalation edge. Short topics stay
-# on SmolLM2. Which records escalate is decided by the input, not by sampling.
-LONG_TOPIC = "history of the river " * 1200
-
-FAULT_MIX = [  # by chat request, repeating: what the escalations run into, in turn
-    Fault("500"),
-    None,
-    Fault("429", 0.2),
-    None,
-    Fault("malformed"),
-    None,
-    Fault("drop"),
-    None,
-    Fault("schema"),
-    Fault("slow", 0.2),
-    Fault("refuse", 1.5),
-    Fault("hang", 5.0),
-]
-# What an endpoint failure says (the fallback's error ends the reject's reason).
-ENDPOINT_FAILURES = (
-    "Circuit open",
-    "deadline",
-    "Cannot reach",
-    "HTTP",
-    "mid-request",
-    "did not answer",
-)
-ENDPOINT_OPTIONS: dict[str, Any] = {
-    "timeout": 0.5,
-    "deadline": 2.0,
-    "retries": 2,
-    "backoff": 0.05,
-    "breaker_threshold": 3,
-    "breaker_cooldown": 0.5,
-    "structured_output": "json_schema",
-}
-
-
-@role(model="default", schema=WORD, max_tokens=12)
-def topic_word(topic: str) -> Any:
-    """Give one word for this topic: {topic}"""
-
-
-class FallbackPipeline:
-    """``RolePipeline`` whose fallback endpoint has the test's timeouts in every worker.
-
-    A job gives each worker thread a fresh model pool; the configured endpoint
-    client is registered there under the fallback's spec (the pool's door for
-    custom backends), so the role's ``fallback=`` finds it.
-    """
-
-    def __init__(self, server: FaultServer) -> None:
-        self.inner = RolePipeline(topic_word)
-        self.name = self.inner.name
-        self.server = server
-        self.clients: list[OpenAIModel] = []
-        self._local = threading.local()
-
-    def required_fields(self) -> tuple[str, ...]:
-        return self.inner.required_fields()
-
-    def run_unit(self, data: Mapping[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
-        pool = run.models()
-        if getattr(self._local, "pool", None) is not pool:
-            client = OpenAIModel(self.server.base_url, self.server.model, **ENDPOINT_OPTIONS)
-            pool.register(self.server.spec(), client)
-            self.clients.append(client)
-            self._local.pool = pool
-        return self.inner.run_unit(data, run=run, seed=seed, unit_id=unit_id)
-
-
-def run_fault_job(
-    tmp: Path, *, records: int, every: int, workers: int, faults: list[Fault | None]
-) -> dict[str, Any]:
-    """Run the job against a fault server; the figures, and the records for checks."""
-    inputs = [
-        {"id": f"r{i:03d}", "topic": LONG_TOPIC if i % every == 0 else f"apples {i}"}
-        for i in range(records)
-    ]
-    source = tmp / "in.jsonl"
-    source.write_text("".join(json.dumps(r) + "\n" for r in inputs))
-    output = tmp / "out.jsonl"
-    with start_fault_server(cycle(faults), good) as server:
-        pipeline = FallbackPipeline(server)
-        try:
-            run_job(
-                pipeline,
-                JobOptions(input=str(source), output=output, workers=workers),
-                defaults=RoleSettings(fallback=server.spec()),
-            )
-            figures = server.figures()
-            breaker = pipeline.clients[0].breaker
-            assert all(c.breaker is breaker for c in pipeline.clients)
-            stats = breaker.stats
-        finally:
-            for client in pipeline.clients:
-                client.close()
-    kept = [json.loads(line) for line in output.read_text().splitlines()]
-    rejects_path = output.with_name("out.rejects.jsonl")
-    rejected = [json.loads(line) for line in rejects_path.read_text().splitlines()]
-    seen = Counter(r["id"] for r in kept + rejected)
-    ids = [r["id"] for r in inputs]
-    return {
-        "inputs": inputs,
-        "kept": kept,
-        "rejected": rejected,
-        "escalating": {r["id"] for r in inputs if r["topic"] == LONG_TOPIC},
-        "lost": [i for i in ids if seen[i] == 0],
-        "duplicated": [i for i, n in seen.items() if n > 1],
-        "unknown": [i for i in seen if i not in set(ids)],
-        "server": figures,
-        "tries": stats.tries,
-        "refused": stats.tries - figures["received"],
-        "fast_failures": stats.fast_failures,
-        "openings": stats.openings,
-    }
-
-
 def test_job_against_a_faulting_fallback_loses_nothing(tmp_path: Path) -> None:
-    result = run_fault_job(tmp_path, records=20, every=2, workers=2, faults=FAULT_MIX)
-    kept, rejected, escalating = result["kept"], result["rejected"], result["escalating"]
+    result = run_fault_job(tmp_path, records=20, every=2, workers=2)
+    kept, rejected, escalating = result.kept, result.rejected, result.escalating
 
     # Nothing lost, nothing duplicated, nothing invented.
-    assert result["lost"] == [] and result["duplicated"] == [] and result["unknown"] == []
+    assert (result.lost, result.duplicated, result.unknown) == ([], [], [])
     assert len(kept) + len(rejected) == 20
     assert len(escalating) == 10
 
@@ -475,26 +341,27 @@ def test_job_against_a_faulting_fallback_loses_nothing(tmp_path: Path) -> None:
     assert not any(r["id"] not in escalating for r in rejected)
 
     # Every escalated record is answered by the endpoint, or unresolved with the reason.
-    answered = [r for r in kept if r["id"] in escalating]
-    for record in answered:
+    for record in result.answered:
         assert record["status"] == "escalated" and record["word"] == "fallback"
         assert record["models"]["topic_word"].startswith("openai:http://127.0.0.1:")
     for record in rejected:
         reason = record["reason"]
         assert reason.startswith("unresolved (model_error)"), reason
         assert "context" in reason and "the fallback failed" in reason, reason
-        assert any(s in reason for s in ENDPOINT_FAILURES), reason
-    assert answered, "the first escalation survives a 500 and is answered"
+        assert failure_kind(reason) != "other", reason
+    assert result.answered, "the first escalation survives a 500 and is answered"
     assert rejected, "the refused window ends at least one escalation unresolved"
 
     # The figures add up: every try reached the server or was refused while it was down.
-    server = result["server"]
-    assert result["tries"] >= server["received"] > 0
+    assert result.tries >= result.server["received"] > 0
+    assert result.refused >= 1
     # Up to the refusal, each escalation takes its turn through the mix: all were met.
     before_refusal = {"500", "429", "malformed", "drop", "schema", "slow", "refuse"}
-    assert before_refusal <= set(server["injected"]), server["injected"]
-    assert result["refused"] >= 1
-    assert result["openings"] >= 1
+    assert before_refusal <= set(result.server["injected"]), result.server["injected"]
+    assert result.openings >= 1
+    figures = result.figures()
+    assert figures["lost"] == 0
+    assert figures["answered by the fallback"] + figures["unresolved, with the reason"] == 10
 
 
 def test_endpoint_errors_are_model_unavailable() -> None:
