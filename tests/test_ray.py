@@ -136,10 +136,46 @@ def test_cli_job_on_ray_writes_the_same_file_as_a_local_run(
     assert report["units"]["done"] == report["units"]["total"] == len(texts)
 
 
+def test_a_killed_ray_driver_resumes_without_loss_or_duplicates(
+    ray_address: str, tmp_path: Path
+) -> None:
+    (tmp_path / "roles.py").write_text(SENTIMENT)
+    texts = [
+        f"Review {i}: the {word} was {mood}"
+        for i, (word, mood) in enumerate(
+            [("food", "great"), ("room", "dirty"), ("staff", "kind"), ("view", "fine")] * 3
+        )
+    ]
+    rows = [json.dumps({"id": f"r{i}", "text": text}) for i, text in enumerate(texts)]
+    (tmp_path / "in.jsonl").write_text("\n".join(rows) + "\n")
+    command = [
+        sys.executable, "-m", "smallagents", "run", "sentiment",
+        "--roles", str(tmp_path / "roles.py"), "--input", str(tmp_path / "in.jsonl"),
+        "--quiet",
+    ]  # fmt: skip
+    local = subprocess.run(
+        [*command, "--output", str(tmp_path / "local.jsonl")], capture_output=True, timeout=600
+    )
+    assert local.returncode == 0, local.stderr[-2000:]
+    on_ray = [*command, "--output", str(tmp_path / "ray.jsonl")]
+    on_ray += ["--executor", "ray", "--address", ray_address]
+    driver = subprocess.Popen(on_ray, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(_lines(tmp_path / "ray.jsonl")) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait(timeout=30)
+    assert 3 <= len(_lines(tmp_path / "ray.jsonl")) < len(texts), "killed too late to test"
+
+    resumed = subprocess.run(on_ray, capture_output=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert _lines(tmp_path / "ray.jsonl") == _lines(tmp_path / "local.jsonl")
+
+
 def test_gra_on_ray_survives_a_killed_actor_and_matches_a_local_run(
     ray_address: str, tmp_path: Path
 ) -> None:
-    options = dict(input=str(EXAMPLES / "seeds.jsonl"), limit=3)
+    options = dict(input=str(EXAMPLES / "seeds.jsonl"), limit=2)
     local = JobOptions(output=tmp_path / "local.jsonl", workers=2, **options)  # type: ignore[arg-type]
     run_job(find_pipeline("gra", [], []), local)
 
@@ -164,7 +200,7 @@ def test_gra_on_ray_survives_a_killed_actor_and_matches_a_local_run(
     killer.join(timeout=5)
     assert killed, "the actor was never killed"
     assert executor.actor_deaths == 1
-    assert report["units"]["done"] == report["units"]["total"] == 3
+    assert report["units"]["done"] == report["units"]["total"] == 2
     # Same records, same order, same text: the retried unit gave the same answer.
     assert _lines(tmp_path / "ray.jsonl") == _lines(tmp_path / "local.jsonl")
     assert _lines(tmp_path / "ray.rejects.jsonl") == _lines(tmp_path / "local.rejects.jsonl")
