@@ -247,6 +247,7 @@ def test_killed_at_random_moments_twenty_times_resumes_to_the_same_output(
         landed[_phase(log).decode()] += 1
         assert_consistent(job)
     context = f"CRASH_SEED={SEED}, kills by phase {dict(landed)}"
+    print(context)  # shown with pytest -s
     assert landed.total() >= 20, context
     # Most of a unit's time goes to its writes: some kills must land inside one.
     assert landed["o"] + landed["r"] + landed["c"] >= 1, context
@@ -363,7 +364,10 @@ class Sentiment(BaseModel):
 def sentiment(text: str) -> Sentiment:
     """Classify the sentiment of this text as positive, negative or neutral: {text}"""
 '''
-TEXTS = ["I love this phone", "The food was cold", "It is a chair"]
+# Five records: after the first new row, at least three units are left, far more
+# than the 0.2 s before the second kill takes on any machine.
+TEXTS = ["I love this phone", "The food was cold", "It is a chair", "Best concert ever",
+         "The train was late again"]  # fmt: skip
 
 
 def _real_job(folder: Path) -> subprocess.Popen[bytes]:
@@ -399,7 +403,7 @@ def test_real_model_job_killed_at_random_moments(tmp_path: Path) -> None:
     while len(ledger(job)[0]) == before and second.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    time.sleep(rng.uniform(0, 0.3))  # into the next unit's generation
+    time.sleep(rng.uniform(0, 0.2))  # into the next unit's generation
     assert second.poll() is None, "the job ended before its second kill"
     second.kill()
     second.wait(timeout=30)
