@@ -118,9 +118,10 @@ class JobState:
         Notes are not part of the fingerprint; each run rewrites its own, and a
         fresh start drops them with the rest of the meta table.
         """
-        self._db.execute(
-            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"note:{key}", json.dumps(value))
-        )
+        with self._writing():
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"note:{key}", json.dumps(value))
+            )
 
     def notes(self) -> dict[str, Any]:
         """Every note, by key."""
