@@ -152,10 +152,25 @@ def run_command(
         aliases=job_config.aliases,
     )
     if report is not None:
-        report.write_text(dumps(result) + "\n", encoding="utf-8")
+        _write_report(report, dumps(result) + "\n")
     if not quiet:
         _print_summary(result)
     return result
+
+
+def _write_report(path: Path, text: str) -> None:
+    """Write the report whole or not at all (the job itself is already committed)."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise UsageError(
+            f"Cannot write the report {path}: {error.strerror}.",
+            fix="free disk space or choose another --report path, and rerun the same "
+            "command: the finished job only writes its report again.",
+        ) from None
 
 
 def _choose_executor(
