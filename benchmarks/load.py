@@ -1,16 +1,18 @@
 """Load: memory and throughput of long jobs with 2 workers.
 
 Run ``python benchmarks/load.py`` (a fake fast model at 1,000 and 10,000 records,
-then SmolLM2-135M at 240 records; about 4 minutes on 2 cores) or ``--quick``
-(1,000 fake records, 60 real ones). Each size runs as a fresh child process
-(``--child``), so its peak RSS (``ru_maxrss``) belongs to that run alone. The
-child samples VmRSS from ``/proc/self/status`` every 1% of the records, in the
-job's writer thread, and prints one JSON line; this process turns those into
-ratios measured in one run:
+then SmolLM2-135M at 240 records; about 2 minutes on 2 cores, most of it SmolLM2)
+or ``--quick`` (1,000 fake records, 60 real ones; about 30 s). Each size runs as
+a fresh child process (``--child``), so its peak RSS (``ru_maxrss``) belongs to
+that run alone. The child samples VmRSS from ``/proc/self/status`` every 1% of
+the records, in the job's writer thread, and prints one JSON line; this process
+turns those into ratios measured in one run:
 
 * memory is flat when RSS at the end / RSS at 10% of the run is ~1.0;
 * throughput is steady when records/s in the last third / the first third is ~1.0
-  (thirds are timed from the first finished record, so model loading is apart).
+  (thirds are timed from the first finished record, so model loading is apart);
+  CPU ms per record, last third / first third, says the same with less noise from
+  whatever else the machine runs.
 
 The fake model is a :class:`~smallagents.testing.ScriptedModel` that answers at
 once; everything else is the real path: ``run_job``, two worker threads, the
@@ -28,7 +30,7 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -89,8 +91,23 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class Sample(NamedTuple):
+    done: int
+    """Records committed so far."""
+    seconds: float
+    """Wall seconds since the job started."""
+    cpu: float
+    """CPU seconds of this process (all threads) since it started."""
+    rss: float
+    """VmRSS, MB."""
+
+
+def sample(done: int, started: float) -> Sample:
+    return Sample(done, time.perf_counter() - started, time.process_time(), rss_mb())
+
+
 class Sampler:
-    """A progress view that records (records done, seconds, RSS MB) every ``every`` units.
+    """A progress view that takes a :class:`Sample` every ``every`` units.
 
     It runs in the job's writer thread, once per committed unit, like the real
     progress views; its own samples are the only thing it keeps (about 100).
@@ -98,21 +115,21 @@ class Sampler:
 
     def __init__(self, every: int) -> None:
         self.every = max(1, every)
-        self.samples: list[tuple[int, float, float]] = []
+        self.samples: list[Sample] = []
         self.peak_in_run = 0.0
         self._started = 0.0
 
     def start(self, counters: Counters) -> None:
         self._started = time.perf_counter()
-        self.samples.append((counters.done, 0.0, rss_mb()))
+        self.samples.append(sample(counters.done, self._started))
 
     def update(self, counters: Counters) -> None:
         if counters.done == 1 or counters.done % self.every == 0:
-            self.samples.append((counters.done, time.perf_counter() - self._started, rss_mb()))
+            self.samples.append(sample(counters.done, self._started))
 
     def stop(self, counters: Counters) -> None:
-        if self.samples[-1][0] != counters.done:
-            self.samples.append((counters.done, time.perf_counter() - self._started, rss_mb()))
+        if self.samples[-1].done != counters.done:
+            self.samples.append(sample(counters.done, self._started))
         self.peak_in_run = peak_rss_mb()  # before the report is built
 
 
@@ -170,21 +187,29 @@ def child(model: str, records: int, workers: int, folder: Path) -> dict[str, Any
     }
 
 
-def at(samples: list[tuple[int, float, float]], share: float) -> tuple[int, float, float]:
+def at(samples: list[Sample], share: float) -> Sample:
     """The first sample at or past ``share`` of the run."""
-    total = samples[-1][0]
-    return next(s for s in samples if s[0] >= share * total)
+    total = samples[-1].done
+    return next(s for s in samples if s.done >= share * total)
 
 
 def summarize(raw: dict[str, Any]) -> dict[str, Any]:
-    """The figures the README quotes, as ratios measured within one run."""
-    samples = [tuple(s) for s in raw["samples"]]
-    first = at(samples, 0.0 + 1e-9)  # the first finished record: models are loaded
+    """The figures the README quotes, as ratios measured within one run.
+
+    Records/s depends on what else the machine runs; CPU ms per record (this
+    process's threads only) does much less, so both are given.
+    """
+    samples = [Sample(*s) for s in raw["samples"]]
+    first = at(samples, 1e-9)  # the first finished record: the models are loaded
     third, two_thirds, end = at(samples, 1 / 3), at(samples, 2 / 3), samples[-1]
-    first_rate = (third[0] - first[0]) / max(third[1] - first[1], 1e-9)
-    last_rate = (end[0] - two_thirds[0]) / max(end[1] - two_thirds[1], 1e-9)
-    rss_10, rss_25 = at(samples, 0.10)[2], at(samples, 0.25)[2]
-    rss_50, rss_end = at(samples, 0.50)[2], end[2]
+
+    def rate(a: Sample, b: Sample) -> float:
+        return (b.done - a.done) / max(b.seconds - a.seconds, 1e-9)
+
+    def cpu_ms(a: Sample, b: Sample) -> float:
+        return 1000 * (b.cpu - a.cpu) / max(b.done - a.done, 1)
+
+    rss_10, rss_25, rss_50 = (at(samples, share).rss for share in (0.10, 0.25, 0.50))
     return {
         "model": raw["model"],
         "records": raw["records"],
@@ -192,15 +217,18 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
         "rss_before_job_mb": raw["rss_before_job_mb"],
         "peak_rss_in_run_mb": raw["peak_rss_in_run_mb"],
         "peak_rss_mb": raw["peak_rss_mb"],
-        "rss_10_50_100_mb": [round(rss_10, 1), round(rss_50, 1), round(rss_end, 1)],
-        "rss_growth_ratio": round(rss_end / rss_10, 3),
-        "rss_growth_25_to_100_mb": round(rss_end - rss_25, 2),
+        "rss_10_50_100_mb": [round(rss_10, 1), round(rss_50, 1), round(end.rss, 1)],
+        "rss_growth_ratio": round(end.rss / rss_10, 3),
+        "rss_growth_25_to_100_mb": round(end.rss - rss_25, 2),
         "rss_after_report_mb": raw["rss_after_report_mb"],
         "input_plan_mb": raw["input_plan_mb"],
-        "seconds_to_first_record": round(first[1], 2),
-        "records_per_s_first_third": round(first_rate, 1),
-        "records_per_s_last_third": round(last_rate, 1),
-        "throughput_ratio_last_first": round(last_rate / first_rate, 3),
+        "seconds_to_first_record": round(first.seconds, 2),
+        "records_per_s_first_third": round(rate(first, third), 1),
+        "records_per_s_last_third": round(rate(two_thirds, end), 1),
+        "throughput_ratio_last_first": round(rate(two_thirds, end) / rate(first, third), 3),
+        "cpu_ms_per_record_first_third": round(cpu_ms(first, third), 2),
+        "cpu_ms_per_record_last_third": round(cpu_ms(two_thirds, end), 2),
+        "cpu_ratio_last_first": round(cpu_ms(two_thirds, end) / cpu_ms(first, third), 3),
     }
 
 
