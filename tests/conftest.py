@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 from servers import ServerHandle, start_llama_server
 
+from smallagents import registry
 from smallagents.models.embedded import embedded_path
+from smallagents.models.pool import ModelPool
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # What `llama-cpp-python[server]` adds; without it there is no server to start.
 _SERVER_MODULES = ("uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
@@ -28,3 +34,20 @@ def llama_server() -> Iterator[ServerHandle]:
         )
     with start_llama_server(embedded_path("default"), model_alias="smol") as server:
         yield server
+
+
+@pytest.fixture
+def pool() -> Iterator[ModelPool]:
+    """A private pool with one decode thread (the machine is shared), closed after the test.
+
+    Modules that need another scope or settings define their own ``pool``.
+    """
+    fresh = ModelPool(threads=1)
+    yield fresh
+    fresh.close()
+
+
+@pytest.fixture(scope="module")
+def agent() -> ModuleType:
+    """``graphs/tool_agent.py``, loaded by path as the runtime loads it."""
+    return registry.load_module(ROOT / "graphs" / "tool_agent.py")[0]

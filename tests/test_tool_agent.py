@@ -8,7 +8,7 @@ run on the real embedded default model.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -40,19 +40,6 @@ WEATHER = {
         "required": ["city"],
     },
 }
-
-
-@pytest.fixture(scope="module")
-def agent() -> ModuleType:
-    """The graph file, loaded by path as the runtime loads it."""
-    return registry.load_module(ROOT / "graphs" / "tool_agent.py")[0]
-
-
-@pytest.fixture
-def pool() -> Iterator[ModelPool]:
-    fresh = ModelPool(threads=1)
-    yield fresh
-    fresh.close()
 
 
 def serve(pool: ModelPool, name: str, script: Sequence[Any], **options: Any) -> ScriptedModel:

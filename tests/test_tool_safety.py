@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 import smallagents
-from smallagents import ModelPool, Run, registry
+from smallagents import ModelPool, Run
 from smallagents.cli import app
 from smallagents.file_tools import MAX_LISTED, ConfinedFolder
 from smallagents.jobs.state import StateError
@@ -118,18 +118,6 @@ def test_the_mark_is_part_of_every_way_to_make_a_tool() -> None:
 
 
 # --- confirmation in the tool agent graph -------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def agent() -> ModuleType:
-    return registry.load_module(ROOT / "graphs" / "tool_agent.py")[0]
-
-
-@pytest.fixture
-def pool() -> Iterator[ModelPool]:
-    fresh = ModelPool(threads=1)
-    yield fresh
-    fresh.close()
 
 
 def scripted_agent_run(
