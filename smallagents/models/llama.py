@@ -27,7 +27,7 @@ import numpy as np
 
 from smallagents.errors import ContextOverflowError, ModelFileError
 from smallagents.models.base import Completion, FinishReason, Model, Prompt
-from smallagents.models.native import NATIVE_LOCK
+from smallagents.models.native import NATIVE_LOCK, native_load
 from smallagents.structured.grammar import GrammarEngine, tokenizer_for
 from smallagents.structured.schema import CompiledSchema
 
@@ -143,7 +143,7 @@ class LlamaModel(Model):
         self.name = name or self.path.name
         self.n_ctx = n_ctx
         self._lock = threading.Lock()
-        with NATIVE_LOCK:
+        with native_load():
             self._llm: llama_cpp.Llama = llama_cpp.Llama(
                 model_path=str(self.path),
                 n_ctx=n_ctx,

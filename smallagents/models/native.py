@@ -10,6 +10,21 @@ nothing measurable.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import threading
+from collections.abc import Iterator
 
 NATIVE_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def native_load() -> Iterator[None]:
+    """Hold :data:`NATIVE_LOCK` and drop what llama.cpp logs while a model loads.
+
+    Even with ``verbose=False`` some notes reach ``sys.stderr`` through
+    llama-cpp-python's log callback (a vocabulary-only load "overflowing" its
+    training context of 0, Gemma's full-size SWA cache): noise on every run.
+    """
+    with NATIVE_LOCK, contextlib.redirect_stderr(io.StringIO()):
+        yield

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from smallagents.models.native import NATIVE_LOCK
+from smallagents.models.native import NATIVE_LOCK, native_load
 from smallagents.structured.schema import CompiledSchema
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def tokenizer_for(model_path: str) -> llguidance.LLTokenizer:
         import llama_cpp
         from llguidance.llamacpp import lltokenizer_from_vocab
 
-        with NATIVE_LOCK:
+        with native_load():
             vocab_only = llama_cpp.Llama(model_path=model_path, vocab_only=True, verbose=False)
         with warnings.catch_warnings():
             # llguidance reads token attributes through a llama.cpp call that
