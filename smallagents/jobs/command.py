@@ -145,6 +145,7 @@ def run_command(
         pipeline,
         options,
         executor=chosen_executor,
+        endpoints=job_config.endpoints,
         view=choose_view(quiet),
         budget=job_config.budget,
         settings=per_role,

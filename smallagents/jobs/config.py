@@ -1,4 +1,5 @@
-"""``smallagents.toml``: model aliases, per-role models, fallback, voting, escalation budget.
+"""``smallagents.toml``: model aliases, per-role models, fallback, voting, escalation budget,
+and how patiently to call endpoints.
 
 Every key is checked: a key this file does not know is an error that names it,
 rather than a setting silently ignored. Command-line flags override the file.
@@ -15,10 +16,21 @@ from typing import Any
 from smallagents.errors import UsageError
 from smallagents.run import EscalationBudget, RoleSettings
 
-_SECTIONS = {"models", "roles", "run", "escalation"}
+_SECTIONS = {"models", "roles", "run", "escalation", "endpoints"}
 _RUN_KEYS = {"model", "fallback", "votes", "workers", "seed", "samples_per_seed", "on_error"}
 _ROLE_KEYS = {"model", "fallback", "votes"}
 _ESCALATION_KEYS = {"max_count", "max_share"}
+# OpenAIModel's settings that a job may tune, and what each must be.
+_ENDPOINT_KEYS: dict[str, tuple[type, ...]] = {
+    "timeout": (int, float),
+    "deadline": (int, float),
+    "retries": (int,),
+    "backoff": (int, float),
+    "breaker_threshold": (int,),
+    "breaker_cooldown": (int, float),
+    "structured_output": (str,),
+}
+_STRUCTURED_MODES = {"auto", "json_schema", "json_object", "none"}
 
 
 class ConfigError(UsageError):
@@ -36,6 +48,8 @@ class JobConfig:
     defaults: RoleSettings = field(default_factory=RoleSettings)
     run: dict[str, Any] = field(default_factory=dict)
     budget: EscalationBudget = field(default_factory=EscalationBudget)
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``openai:`` model settings by base URL (``default``: every endpoint)."""
 
 
 def _unknown(where: str, keys: set[str], known: set[str], path: Path) -> None:
@@ -79,4 +93,36 @@ def load_config(path: Path | None) -> JobConfig:
     escalation = data.get("escalation", {})
     _unknown("[escalation]", set(escalation), _ESCALATION_KEYS, path)
     config.budget = EscalationBudget(escalation.get("max_count"), escalation.get("max_share"))
+    config.endpoints = _endpoints(data.get("endpoints", {}), path)
     return config
+
+
+def _endpoints(tables: Any, path: Path) -> dict[str, dict[str, Any]]:
+    """``[endpoints.default]`` and ``[endpoints."BASE_URL"]`` tables, checked."""
+    endpoints: dict[str, dict[str, Any]] = {}
+    for url, settings in tables.items():
+        where = f"[endpoints.{url!r}]" if url != "default" else "[endpoints.default]"
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{path}: {where} must be a table.", fix="see the example.")
+        _unknown(where, set(settings), set(_ENDPOINT_KEYS), path)
+        for key, value in settings.items():
+            # bool is an int to Python; a "retries = true" is still a mistake.
+            if key == "structured_output":
+                if value not in _STRUCTURED_MODES:
+                    raise ConfigError(
+                        f"{path}: {where} structured_output = {value!r} is not a mode.",
+                        fix=f"use one of {', '.join(sorted(_STRUCTURED_MODES))}.",
+                    )
+                continue
+            if isinstance(value, bool) or not isinstance(value, _ENDPOINT_KEYS[key]):
+                raise ConfigError(
+                    f"{path}: {where} {key} = {value!r} is not a number.",
+                    fix=f"write {key} as a number, e.g. {key} = 30.",
+                )
+            if value < 0 or (value == 0 and key not in ("retries", "backoff")):
+                raise ConfigError(
+                    f"{path}: {where} {key} = {value!r} must be positive.",
+                    fix=f"give {key} a value above 0.",
+                )
+        endpoints[url if url == "default" else url.rstrip("/")] = dict(settings)
+    return endpoints

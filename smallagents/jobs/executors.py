@@ -51,6 +51,12 @@ class RunConfig:
     aliases: Mapping[str, str] = field(default_factory=dict)
     allowed_tools: tuple[str, ...] = ()
     """Tools needing confirmation that the job may run (``--allow-tool``)."""
+    endpoints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """``openai:`` model settings by base URL (``[endpoints]`` of smallagents.toml)."""
+
+    def new_pool(self, threads: int) -> ModelPool:
+        """A worker's own model pool."""
+        return ModelPool(threads=threads, endpoints=self.endpoints)
 
     def new_run(self) -> Run:
         # A job keeps no per-call ledger: the report is built from the job state.
@@ -94,7 +100,7 @@ class LocalExecutor:
 
         def work(unit: Unit) -> UnitResult:
             if getattr(local, "pool", None) is None:
-                local.pool = ModelPool(threads=threads)
+                local.pool = config.new_pool(threads)
                 created.append(local.pool)
                 use_thread_pool(local.pool)
             return pipeline.run_unit(unit.data, run=run, seed=unit.seed, unit_id=unit.id)

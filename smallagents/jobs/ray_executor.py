@@ -39,7 +39,7 @@ from smallagents.jobs.executors import (
     run_guarded,
 )
 from smallagents.jobs.pipelines import Pipeline, UnitResult
-from smallagents.models.pool import ModelPool, current_thread_pool, use_thread_pool
+from smallagents.models.pool import current_thread_pool, use_thread_pool
 
 PipelineFactory = Callable[[], Pipeline]
 
@@ -55,7 +55,7 @@ class UnitWorker:
     def __init__(self, factory: PipelineFactory, config: RunConfig) -> None:
         self._pipeline = factory()
         self._run = config.new_run()
-        self._pool = ModelPool(threads=1)
+        self._pool = config.new_pool(threads=1)
 
     def run_unit(self, unit: Unit) -> UnitResult:
         # Ray runs a synchronous actor's calls on one thread; set the pool on it

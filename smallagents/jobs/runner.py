@@ -167,13 +167,17 @@ def run_job(
     defaults: RoleSettings | None = None,
     aliases: Mapping[str, str] | None = None,
     executor: Executor | None = None,
+    endpoints: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) a job and return its report.
 
     ``budget``, ``settings``, ``defaults`` and ``aliases`` configure the job's
     :class:`~smallagents.run.Run` (escalation cap, per-role overrides, model aliases).
-    ``executor`` decides where units run: by default ``options.workers`` threads
-    here (:class:`~smallagents.jobs.executors.LocalExecutor`); a
+    ``endpoints`` tunes ``openai:`` models by base URL (timeout, deadline,
+    retries, backoff, breaker; not part of the fingerprint: a job may be resumed
+    with more patience). ``executor`` decides where units run: by default
+    ``options.workers`` threads here
+    (:class:`~smallagents.jobs.executors.LocalExecutor`); a
     :class:`~smallagents.jobs.ray_executor.RayExecutor` runs them on a Ray cluster.
 
     Raises:
@@ -220,6 +224,7 @@ def run_job(
                     defaults=defaults,
                     aliases=dict(aliases or {}),
                     allowed_tools=tuple(options.allowed_tools),
+                    endpoints=dict(endpoints or {}),
                 )
                 chosen = executor or LocalExecutor(options.workers)
                 finished = chosen.execute(pipeline, todo, config)

@@ -13,6 +13,7 @@ import atexit
 import os
 import threading
 import weakref
+from collections.abc import Mapping
 from typing import Any
 
 from smallagents.models.base import Model
@@ -43,8 +44,23 @@ def default_threads(workers: int = 1) -> int:
 class ModelPool:
     """The models of one worker, keyed by resolved spec and settings."""
 
-    def __init__(self, *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        endpoints: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """An empty pool; models load on first use.
+
+        Args:
+            threads: decode threads of each llama.cpp model (default: all cores).
+            endpoints: settings for ``openai:`` models by base URL, ``default`` for
+                every endpoint (``timeout``, ``deadline``, ``retries``, ``backoff``,
+                ``breaker_threshold``, ``breaker_cooldown``); options given to
+                :meth:`load` win over them.
+        """
         self.threads = threads or default_threads()
+        self.endpoints = {url: dict(settings) for url, settings in (endpoints or {}).items()}
         self._models: dict[tuple[str, tuple[tuple[str, Any], ...]], Model] = {}
         self._named: dict[str, Model] = {}
         self._lock = threading.Lock()
@@ -73,7 +89,11 @@ class ModelPool:
         if kind == "openai":
             from smallagents.models.openai import OpenAIModel
 
-            return OpenAIModel(target, detail, **options)
+            configured = {
+                **self.endpoints.get("default", {}),
+                **self.endpoints.get(target.rstrip("/"), {}),
+            }
+            return OpenAIModel(target, detail, **{**configured, **options})
         from smallagents.models.llama import LlamaModel
 
         options = {"n_threads": self.threads, **options}
