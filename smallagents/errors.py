@@ -16,8 +16,12 @@
     │   │                            that holds another run
     │   ├── ToolDefinitionError      a tool defined wrong (caught when it is defined)
     │   ├── ToolArgumentError        a tool called with arguments its schema refuses
-    │   └── ExportError              a run that cannot be exported as a dataset (missing,
-    │                                unfinished, inconsistent) or a target in the way
+    │   ├── ExportError              a run that cannot be exported as a dataset (missing,
+    │   │                            unfinished, inconsistent) or a target in the way
+    │   ├── ConfigError              a smallagents.toml that cannot be used
+    │   ├── InputError               an input file or record that cannot be read
+    │   └── StateError               a job state of another job, or one that cannot
+    │                                be written (disk full)
     ├── ModelUnavailableError        the model cannot be reached right now (exit code 3)
     │   ├── DownloadError            an ``hf:`` download failed (offline, no such file)
     │   └── EndpointError            an HTTP endpoint refused, failed or answered garbage
@@ -165,6 +169,24 @@ class ExportError(UsageError):
     """A job output that cannot be exported as a dataset, or an export target in the way."""
 
     code = "export"
+
+
+class ConfigError(UsageError):
+    """A configuration file that cannot be used."""
+
+    code = "config"
+
+
+class InputError(UsageError):
+    """An input file or record that cannot be read."""
+
+    code = "input"
+
+
+class StateError(UsageError):
+    """A job state that does not belong to this job, or cannot be written."""
+
+    code = "state"
 
 
 class RecursionLimitError(SmallAgentsError):

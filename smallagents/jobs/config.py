@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smallagents.errors import UsageError
+from smallagents.errors import ConfigError
 from smallagents.run import EscalationBudget, RoleSettings
 
 _SECTIONS = {"models", "roles", "run", "escalation", "endpoints"}
@@ -31,12 +31,6 @@ _ENDPOINT_KEYS: dict[str, tuple[type, ...]] = {
     "structured_output": (str,),
 }
 _STRUCTURED_MODES = {"auto", "json_schema", "json_object", "none"}
-
-
-class ConfigError(UsageError):
-    """A configuration file that cannot be used."""
-
-    code = "config"
 
 
 @dataclass

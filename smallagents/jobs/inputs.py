@@ -17,16 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from smallagents.errors import UsageError
+from smallagents.errors import InputError
 
 OnError = Literal["stop", "skip"]
 MAX_LINE_BYTES = 1_000_000
-
-
-class InputError(UsageError):
-    """An input file or record that cannot be read."""
-
-    code = "input"
 
 
 @dataclass(frozen=True)

@@ -25,15 +25,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from smallagents.errors import UsageError
+from smallagents.errors import StateError
 
 SCHEMA_VERSION = "1"
-
-
-class StateError(UsageError):
-    """A job state that does not belong to this job, or cannot be written."""
-
-    code = "state"
 
 
 class JobState:
