@@ -16,11 +16,12 @@ still writing or stopped mid-unit; a shorter one was changed by hand), and every
 planned unit must be done unless ``allow_partial``.
 
 One Arrow schema for every shard: each column's type is inferred over all the
-records before any shard is written, so a field that is null in the first shard
-and an object in the last gets the object's type everywhere. A column whose
-values have no common Arrow type (a number here, text there) or that holds an
-empty object (Parquet cannot store a struct without fields) is written as JSON
-text, and the card says which columns are.
+records before any shard is written (:mod:`smallagents.jobs.arrow_schema`, as for
+a job's ``.parquet`` output), so a field that is null in the first shard and an
+object in the last gets the object's type everywhere. A column whose values have
+no common Arrow type (a number here, text there) or that holds an empty object
+(Parquet cannot store a struct without fields) is written as JSON text, and the
+card says which columns are.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smallagents.errors import ExportError, UsageError
+from smallagents.jobs.arrow_schema import encode_json_columns, unified_schema
 from smallagents.jobs.provenance import NOTE_KEY
 from smallagents.jobs.report import build_report
 from smallagents.jobs.runner import JobOptions
@@ -178,59 +180,6 @@ def read_run(
     return FinishedRun(journal, records, rejects, parsed, note, report)
 
 
-def _has_empty_struct(kind: pa.DataType) -> bool:
-    import pyarrow as pa
-
-    if pa.types.is_struct(kind):
-        return kind.num_fields == 0 or any(
-            _has_empty_struct(kind.field(i).type) for i in range(kind.num_fields)
-        )
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        return _has_empty_struct(kind.value_type)
-    return False
-
-
-def _column_type(values: Sequence[Any]) -> pa.DataType | None:
-    """The Arrow type of every value of a column, or None when they share none."""
-    import pyarrow as pa
-
-    try:
-        kind = pa.array(values).type
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return None
-    return None if _has_empty_struct(kind) else kind
-
-
-def unified_schema(records: Sequence[dict[str, Any]]) -> tuple[pa.Schema, tuple[str, ...]]:
-    """One schema for all ``records`` (columns in first-seen order) and its JSON columns.
-
-    Inferred over every record, so shards cut anywhere agree; see the module doc.
-    """
-    import pyarrow as pa
-
-    names = list(dict.fromkeys(key for record in records for key in record))
-    fields = []
-    as_json = []
-    for name in names:
-        kind = _column_type([record.get(name) for record in records])
-        if kind is None:
-            as_json.append(name)
-            kind = pa.string()
-        fields.append(pa.field(name, kind))
-    return pa.schema(fields), tuple(as_json)
-
-
-def _encode(record: dict[str, Any], json_columns: tuple[str, ...]) -> dict[str, Any]:
-    if not json_columns:
-        return record
-    return {
-        key: json.dumps(value, ensure_ascii=False)
-        if key in json_columns and value is not None
-        else value
-        for key, value in record.items()
-    }
-
-
 def shard_name(index: int, count: int) -> str:
     """The Hub's shard name: ``train-00000-of-00003.parquet``."""
     return f"train-{index:05d}-of-{count:05d}.parquet"
@@ -254,7 +203,9 @@ def write_shards(
     shards = []
     nbytes = 0
     for index, chunk in enumerate(_chunks(records, shard_records)):
-        table = pa.Table.from_pylist([_encode(r, json_columns) for r in chunk], schema=schema)
+        table = pa.Table.from_pylist(
+            [encode_json_columns(r, json_columns) for r in chunk], schema=schema
+        )
         path = folder / shard_name(index, count)
         partial = path.with_name(path.name + ".partial")
         nbytes += table.nbytes

@@ -335,16 +335,36 @@ def require_pyarrow() -> None:
         ) from None
 
 
-def write_parquet(journal: Path, target: Path) -> None:
-    """Turn the finished JSONL journal into a Parquet file, atomically."""
+PARQUET_BATCH_RECORDS = 10_000
+"""Records per Parquet row group: what ``write_parquet`` holds in memory at once."""
+
+
+def write_parquet(
+    journal: Path, target: Path, *, batch_records: int = PARQUET_BATCH_RECORDS
+) -> None:
+    """Turn the finished JSONL journal into a Parquet file, atomically.
+
+    Two passes over the journal, ``batch_records`` records at a time: the first
+    infers one schema for the whole file (a field null in one batch and an object in
+    another gets the object's type; :mod:`smallagents.jobs.arrow_schema`, as
+    ``smallagents export``), the second writes each batch as a row group. So memory
+    stays one batch, however long the job.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    records = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
-    table = pa.Table.from_pylist(records) if records else pa.table({})
+    from smallagents.jobs.arrow_schema import SchemaInference, encode_json_columns
+
+    inference = SchemaInference()
+    for batch in _journal_batches(journal, batch_records):
+        inference.add(batch)
+    schema, json_columns = inference.result()
     partial = target.with_name(target.name + ".partial")
     try:
-        pq.write_table(table, partial)
+        with pq.ParquetWriter(partial, schema) as writer:
+            for batch in _journal_batches(journal, batch_records):
+                rows = [encode_json_columns(record, json_columns) for record in batch]
+                writer.write_table(pa.Table.from_pylist(rows, schema=schema))
         partial.replace(target)
     except OSError as error:  # the journal and the state are complete: a rerun writes it
         partial.unlink(missing_ok=True)
@@ -352,6 +372,20 @@ def write_parquet(journal: Path, target: Path) -> None:
             f"Cannot write {target}: {error.strerror or error}.",
             fix="free disk space and rerun the same command: the job resumes.",
         ) from None
+
+
+def _journal_batches(journal: Path, size: int) -> Iterator[list[dict[str, Any]]]:
+    """The journal's records, ``size`` at a time."""
+    batch: list[dict[str, Any]] = []
+    with journal.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                batch.append(json.loads(line))
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
 
 
 def dumps(report: dict[str, Any]) -> str:
