@@ -30,7 +30,7 @@ Written only against the public ``smallagents`` API; roles are loaded by path fr
 import operator
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -495,7 +495,7 @@ class PairDeduplicator:
                 outputs.append(record)
             else:
                 rejects.append({**record, "reason": reason})
-        return UnitResult(outputs=outputs, rejects=rejects, records=result.records)
+        return replace(result, outputs=outputs, rejects=rejects)  # records, counters kept
 
     @staticmethod
     def _remember(

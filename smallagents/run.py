@@ -154,6 +154,9 @@ class Run:
         self.keep_records = keep_records
         self.tool_approval = tool_approval
         self.records: list[RoleRecord] = []
+        self.counters: dict[str, int] = {}
+        """Named event counts (e.g. ``tool_calls.needs_confirmation``, see
+        :func:`~smallagents.tools.run_calls`); a job sums them over its units."""
         self._parent: Run | None = None
         self._escalations = 0
         self._calls = 0
@@ -219,6 +222,13 @@ class Run:
                 self.records.append(record)
         if self._parent is not None:
             self._parent.add(record)
+
+    def count(self, name: str, amount: int = 1) -> None:
+        """Add ``amount`` to the counter ``name`` (and to the parent run's)."""
+        with self._lock:
+            self.counters[name] = self.counters.get(name, 0) + amount
+        if self._parent is not None:
+            self._parent.count(name, amount)
 
     @property
     def escalations(self) -> int:

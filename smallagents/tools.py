@@ -7,7 +7,7 @@ import json
 import re
 import threading
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from time import perf_counter
 from typing import TYPE_CHECKING, Annotated, Any, Literal, overload
@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_MAX_CALLS",
     "DEFAULT_MAX_OUTPUT_CHARS",
     "DEFAULT_TIMEOUT",
+    "TOOL_CALLS",
     "TOOL_NAME",
     "CallerPipeline",
     "Tool",
@@ -68,6 +69,10 @@ DEFAULT_MAX_OUTPUT_CHARS = 1000
 
 DEFAULT_MAX_CALLS = 3
 """Calls one Caller answer may hold."""
+
+TOOL_CALLS = "tool_calls."
+"""The prefix of a run's counters of tool calls: ``tool_calls.ok``,
+``tool_calls.needs_confirmation`` and so on, one per :data:`ToolStatus`."""
 
 # OpenAI's rule for function names; it also keeps names safe inside JSON pointers.
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -638,7 +643,9 @@ def run_calls(
     """Run a Caller's calls in order; a name no tool has gives an ``unknown_tool`` result.
 
     ``approve`` decides on calls of tools marked ``requires_confirmation`` (see
-    :meth:`Tool.run`); without it they do not run.
+    :meth:`Tool.run`); without it they do not run. Inside a graph run, each call is
+    counted on the run as ``tool_calls.STATUS`` (:data:`TOOL_CALLS`), so a job's
+    report says how many calls ran, failed or were refused.
     """
     by_name = {item.name: item for item in as_tools(tools)}
     results: list[ToolResult] = []
@@ -658,7 +665,19 @@ def run_calls(
             )
             continue
         results.append(found.run(arguments, approve=approve))
+    _count_on_run(results)
     return results
+
+
+def _count_on_run(results: Sequence[ToolResult]) -> None:
+    # Counted here, where every graph's calls pass, rather than in each graph: the
+    # job then reports refused calls of any graph that runs tools.
+    from smallagents.graph import current_run  # graph imports langgraph: only when used
+
+    run = current_run()
+    if run is not None:
+        for result in results:
+            run.count(TOOL_CALLS + result.status)
 
 
 def describe_tools(tools: Iterable[Tool | Mapping[str, Any] | Callable[..., Any]]) -> str:

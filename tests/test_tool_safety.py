@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +22,7 @@ import smallagents
 from smallagents import ModelPool, Run
 from smallagents.cli import app
 from smallagents.file_tools import MAX_LISTED, ConfinedFolder
+from smallagents.jobs.command import _print_summary
 from smallagents.jobs.state import StateError
 from smallagents.run import RoleSettings
 from smallagents.testing import ScriptedModel
@@ -152,6 +154,8 @@ def test_the_agent_runs_a_marked_tool_only_with_the_runs_approval(
     run, models = scripted_agent_run(pool, [call], tool_approval=approval)
     out = graph.invoke({"query": "Delete old.log"}, run=run)
     (entry,) = out["history"]
+    # Every call is counted on the run, by outcome: what a job's report sums.
+    assert run.counters == {f"tool_calls.{entry['status']}": 1}
     if approved:
         assert entry["status"] == "ok" and ran == [{"path": "old.log"}]
     else:
@@ -232,13 +236,33 @@ def run_writer(job: Path, output: str, *extra: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (job / output).read_text().splitlines()]
 
 
-def test_a_job_runs_a_marked_tool_only_when_started_with_allow_tool(job: Path) -> None:
-    refused = run_writer(job, "refused.jsonl")
+def test_a_job_runs_a_marked_tool_only_when_started_with_allow_tool(
+    job: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refused = run_writer(job, "refused.jsonl", "--report", str(job / "refused.report.json"))
     assert [r["status"] for r in refused] == ["needs_confirmation", "needs_confirmation"]
     assert list((job / "files").iterdir()) == [] and not (job / "b.txt").exists()
+    # The report counts the refusals (summed from the per-unit stats in the job state) ...
+    report = json.loads((job / "refused.report.json").read_text())
+    assert report["tool_calls"] == {
+        "total": 2,
+        "ok": 0,
+        "failed": 0,
+        "needs_confirmation": 2,
+        "by_status": {"needs_confirmation": 2},
+    }
+    # ... and the summary table shows them.
+    _print_summary(report)
+    assert re.search(r"tool calls refused \(needs confirmation\)\s*│\s*2", capsys.readouterr().err)
 
-    allowed = run_writer(job, "allowed.jsonl", "--allow-tool", "write_file")
+    allowed = run_writer(
+        job, "allowed.jsonl", "--allow-tool", "write_file", "--report", str(job / "ok.json")
+    )
     assert [r["status"] for r in allowed] == ["ok", "error"]
+    tool_calls = json.loads((job / "ok.json").read_text())["tool_calls"]
+    assert (tool_calls["ok"], tool_calls["failed"], tool_calls["needs_confirmation"]) == (1, 1, 0)
+    _print_summary(json.loads((job / "ok.json").read_text()))
+    assert "refused" not in capsys.readouterr().err  # shown only when some were
     assert "leaves the folder" in allowed[1]["observation"]
     assert (job / "files" / "a.txt").read_text() == "A"
     assert not (job / "b.txt").exists()  # approved, and still confined

@@ -224,6 +224,11 @@ def _print_summary(result: dict[str, Any]) -> None:
         ("cost per accepted record", result["cost"]["per_accepted_record"]),
         ("skipped input lines", len(result["skipped_lines"])),
     ]
+    tools = result.get("tool_calls", {})
+    if tools.get("total"):  # only jobs whose graphs run tools
+        rows += [("tool calls", tools["total"]), ("tool calls failed", tools["failed"])]
+    if tools.get("needs_confirmation"):  # the calls --allow-tool would have run
+        rows.append(("tool calls refused (needs confirmation)", tools["needs_confirmation"]))
     for label, value in rows:
         shown = "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
         table.add_row(label, shown)

@@ -2,7 +2,8 @@
 
 A work unit is one input record and one sample index. Its result is a list of
 output records (accepted) and a list of rejected ones (with a reason), plus the
-role records that produced them, for the report.
+role records that produced them and named counts of other events (tool calls by
+status), for the report.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class UnitResult:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     records: list[RoleRecord] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+    """Named counts the job report sums over units (e.g. the unit run's
+    ``tool_calls.STATUS``, see :attr:`smallagents.run.Run.counters`)."""
 
 
 class Pipeline(Protocol):
@@ -166,4 +170,5 @@ class GraphPipeline:
             outputs=[{**provenance, **record} for record in outputs],
             rejects=[{**provenance, **record} for record in rejects],
             records=records,
+            counters=dict(unit_run.counters),
         )

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from smallagents.tools import TOOL_CALLS
+
 
 def _quantiles(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
@@ -41,8 +43,11 @@ def build_report(
     total = _Totals(durations=None)  # the job's durations are summed, not kept
     per_role: dict[str, _Totals] = defaultdict(_Totals)
     units = kept = rejected = adjudicated = duplicates = 0
+    counters: dict[str, int] = defaultdict(int)
     for unit in stats:
         units += 1
+        for name, count in unit.get("counters", {}).items():
+            counters[name] += count
         kept += unit["kept"]
         rejected += unit["rejected"]
         adjudicated += unit.get("adjudicated", 0)
@@ -82,8 +87,29 @@ def build_report(
         "tokens": {"prompt": total.prompt_tokens, "completion": total.completion_tokens},
         "seconds": {"this_run": seconds_this_run, "model_time_all_runs": total.seconds},
         "roles": role_table,
+        "tool_calls": _tool_calls(counters),
+        "counters": dict(sorted(counters.items())),
         "cost": {"total": total.cost, "per_accepted_record": total.cost / kept if kept else None},
         "skipped_lines": skipped,
+    }
+
+
+def _tool_calls(counters: Mapping[str, int]) -> dict[str, Any]:
+    """Tool calls by outcome: ran, failed (any other status but a refusal), refused."""
+    by_status = {
+        name.removeprefix(TOOL_CALLS): count
+        for name, count in sorted(counters.items())
+        if name.startswith(TOOL_CALLS)
+    }
+    total = sum(by_status.values())
+    ok = by_status.get("ok", 0)
+    refused = by_status.get("needs_confirmation", 0)
+    return {
+        "total": total,
+        "ok": ok,
+        "failed": total - ok - refused,
+        "needs_confirmation": refused,
+        "by_status": by_status,
     }
 
 

@@ -301,6 +301,13 @@ def in_input_order(
 
 
 def _unit_stats(result: UnitResult) -> dict[str, Any]:
+    stats = _role_stats(result)
+    if result.counters:  # only when there are some: most units count nothing
+        stats["counters"] = dict(result.counters)
+    return stats
+
+
+def _role_stats(result: UnitResult) -> dict[str, Any]:
     return {
         "kept": len(result.outputs),
         "rejected": len(result.rejects),
