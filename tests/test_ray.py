@@ -266,3 +266,22 @@ def test_executor_options_are_checked(arguments: list[str], expected: str, tmp_p
     assert result.exit_code == 2
     assert expected in result.output
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_results_cross_processes_without_answer_objects_but_with_their_figures() -> None:
+    from pydantic import BaseModel
+
+    from smallagents.jobs.executors import portable
+    from smallagents.jobs.pipelines import UnitResult
+    from smallagents.run import RoleRecord
+
+    class Answer(BaseModel):  # a class an actor's content file defines: not on the driver
+        label: str
+
+    record = RoleRecord(role="r", value=Answer(label="x"), status="ok", model="m", samples=3)
+    result = UnitResult(
+        outputs=[{"id": "a", "label": "x"}], records=[record], counters={"tool_calls.ok": 2}
+    )
+    moved = portable(result)
+    assert moved.outputs == result.outputs and moved.counters == {"tool_calls.ok": 2}
+    assert moved.records[0].value is None and moved.records[0].samples == 3

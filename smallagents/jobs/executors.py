@@ -157,8 +157,7 @@ def portable(result: UnitResult) -> UnitResult:
     """The result without what only its own process can use (answer objects of
     classes defined in content files, generations): the writer needs only the
     records' JSON and the role records' figures."""
-    return UnitResult(
-        outputs=result.outputs,
-        rejects=result.rejects,
+    return dataclasses.replace(
+        result,
         records=[dataclasses.replace(r, value=None, generations=()) for r in result.records],
     )
