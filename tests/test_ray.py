@@ -21,10 +21,11 @@ import pytest
 # RAY_AUTH_MODE=token, which Ray reads when it is imported: set before the import.
 os.environ["RAY_AUTH_MODE"] = "token"
 import ray
-from servers import free_port
+from servers import ServerHandle, free_port
 from typer.testing import CliRunner
 
 from smallagents.cli import app
+from smallagents.errors import UsageError
 from smallagents.jobs.command import find_pipeline
 from smallagents.jobs.ray_executor import RayExecutor
 from smallagents.jobs.runner import JobOptions, run_job
@@ -134,6 +135,31 @@ def test_cli_job_on_ray_writes_the_same_file_as_a_local_run(
     assert len(_lines(tmp_path / "ray.jsonl")) == len(texts)
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["units"]["done"] == report["units"]["total"] == len(texts)
+
+
+@pytest.mark.server
+def test_actors_call_the_endpoint_a_role_names(
+    ray_address: str, llama_server: ServerHandle, tmp_path: Path
+) -> None:
+    """A role on an OpenAI-compatible server (the real llama-cpp-python one) runs on
+    Ray as it runs here: the actors call the endpoint, not a model of their own."""
+    (tmp_path / "roles.py").write_text(SENTIMENT)
+    rows = [{"id": f"e{i}", "text": t} for i, t in enumerate(["Lovely day", "Awful food"])]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = runner.invoke(
+        app,
+        [
+            *("run", "sentiment", "--roles", str(tmp_path / "roles.py"), "--quiet"),
+            *("--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl")),
+            *("--model", f"sentiment={llama_server.spec}"),
+            *("--executor", "ray", "--address", ray_address),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in _lines(tmp_path / "out.jsonl")]
+    assert [r["id"] for r in records] == ["e0", "e1"]
+    assert all(r["models"] == {"sentiment": llama_server.spec} for r in records)
+    assert all(r["label"] in {"positive", "negative", "neutral"} for r in records)
 
 
 def test_a_killed_ray_driver_resumes_without_loss_or_duplicates(
@@ -285,3 +311,24 @@ def test_results_cross_processes_without_answer_objects_but_with_their_figures()
     moved = portable(result)
     assert moved.outputs == result.outputs and moved.counters == {"tool_calls.ok": 2}
     assert moved.records[0].value is None and moved.records[0].samples == 3
+
+
+def test_an_actor_that_cannot_build_the_pipeline_is_one_line_with_the_fix(
+    ray_address: str, tmp_path: Path
+) -> None:
+    (tmp_path / "crashing.py").write_text(CRASHING)
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "a", "text": "a"}) + "\n")
+    here = [str(tmp_path / "crashing.py")]
+    elsewhere = [str(tmp_path / "not-on-this-node.py")]  # as on a node without the file
+    executor = RayExecutor(partial(find_pipeline, "crashing", [], elsewhere), address=ray_address)
+    with pytest.raises(UsageError) as raised:
+        run_job(
+            find_pipeline("crashing", [], here),
+            JobOptions(input=str(tmp_path / "in.jsonl"), output=tmp_path / "out.jsonl"),
+            executor=executor,
+        )
+    message = str(raised.value)
+    assert message.startswith("A Ray actor could not build the pipeline: ")
+    assert "not-on-this-node.py" in message and "on a cluster, install smallagents" in message
+    assert message.count("Fix:") == 1 and "\n" not in message
+    assert _lines(tmp_path / "out.jsonl") == []

@@ -125,7 +125,20 @@ class RayExecutor:
         count = min(self.actors or cpus, cpus, max(1, len(units)))
         idle: deque[Any] = deque(remote_worker.remote(self.factory, config) for _ in range(count))
         live = list(idle)
-        self.actor_pids = ray.get([actor.pid.remote() for actor in live])
+        try:
+            self.actor_pids = ray.get([actor.pid.remote() for actor in live])
+        except RayActorError as error:  # the pipeline could not be built on a node
+            for actor in live:
+                ray.kill(actor, no_restart=True)
+            cause, _, its_fix = _cause(error).partition(" Fix: ")
+            nodes = (
+                "install smallagents on every node and give --roles/--graphs files that "
+                "exist at the same path there (or ship them with Ray's runtime_env)"
+            )
+            raise UsageError(
+                f"A Ray actor could not build the pipeline: {cause}",
+                fix=f"{its_fix.rstrip('.')}; on a cluster, {nodes}." if its_fix else f"{nodes}.",
+            ) from None
         queue: deque[Unit] = deque(units)
         pending: dict[Any, tuple[Any, Unit]] = {}
         deaths: Counter[str] = Counter()
@@ -163,6 +176,14 @@ class RayExecutor:
         finally:
             for actor in live:
                 ray.kill(actor, no_restart=True)
+
+
+def _cause(error: Exception) -> str:
+    """The last line of a remote traceback: the original error, without its module."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    last = lines[-1] if lines else type(error).__name__
+    name, sep, message = last.partition(": ")
+    return message if sep and "." in name and " " not in name else last
 
 
 def _import_ray() -> Any:
