@@ -115,7 +115,9 @@ def run_command(
             f"--on-error {chosen_error!r} is not skip or stop.", fix="pass --on-error skip or stop."
         )
     pipeline = find_pipeline(name, roles, graphs)
-    chosen_executor = _choose_executor(executor, address, name, roles, graphs, workers)
+    chosen_executor = _choose_executor(
+        executor, address, name, roles, graphs, workers or run_settings.get("workers")
+    )
     per_role = {**job_config.roles, **_parse_models(model)}
     defaults = RoleSettings(
         model=job_config.defaults.model,
