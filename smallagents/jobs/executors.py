@@ -14,7 +14,7 @@ from __future__ import annotations
 import concurrent.futures as futures
 import dataclasses
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -76,8 +76,10 @@ class Executor(Protocol):
     """Runs units and yields their results, in any order, each unit exactly once."""
 
     def execute(
-        self, pipeline: Pipeline, units: Sequence[Unit], config: RunConfig
-    ) -> Iterator[tuple[Unit, UnitResult]]: ...
+        self, pipeline: Pipeline, units: Iterable[Unit], config: RunConfig
+    ) -> Iterator[tuple[Unit, UnitResult]]:
+        """Run ``units``, taking them from the iterable as workers free up."""
+        ...
 
 
 class LocalExecutor:
@@ -89,7 +91,7 @@ class LocalExecutor:
         self.workers = max(1, workers)
 
     def execute(
-        self, pipeline: Pipeline, units: Sequence[Unit], config: RunConfig
+        self, pipeline: Pipeline, units: Iterable[Unit], config: RunConfig
     ) -> Iterator[tuple[Unit, UnitResult]]:
         run = config.new_run()
         workers = self.workers

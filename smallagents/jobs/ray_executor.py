@@ -24,10 +24,11 @@ enforced per actor.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from smallagents.errors import UsageError
@@ -101,28 +102,34 @@ class RayExecutor:
         """Process ids of the live actors (for tests that kill one)."""
 
     def execute(
-        self, pipeline: Pipeline, units: Sequence[Unit], config: RunConfig
+        self, pipeline: Pipeline, units: Iterable[Unit], config: RunConfig
     ) -> Iterator[tuple[Unit, UnitResult]]:
         self.actor_deaths = 0
-        if not units:  # a finished job resumed: nothing to start a cluster for
+        source = iter(units)
+        first = next(source, None)
+        if first is None:  # a finished job resumed: nothing to start a cluster for
             return
         ray = _import_ray()
         started_here = _connect(ray, self.address)
         try:
-            yield from self._schedule(ray, units, config)
+            yield from self._schedule(ray, itertools.chain([first], source), config)
         finally:
             if started_here:
                 ray.shutdown()
 
     def _schedule(
-        self, ray: Any, units: Sequence[Unit], config: RunConfig
+        self, ray: Any, units: Iterator[Unit], config: RunConfig
     ) -> Iterator[tuple[Unit, UnitResult]]:
         from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
 
         remote_worker = ray.remote(num_cpus=1, max_restarts=0)(UnitWorker)
-        # More actors than CPUs would wait for a CPU forever: cap at the cluster's.
+        # More actors than CPUs would wait for a CPU forever: cap at the cluster's;
+        # fewer units than that need no more actors than units.
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        count = min(self.actors or cpus, cpus, max(1, len(units)))
+        # Units are read as actors free up (the input is never all in memory);
+        # ``retry`` holds the first ones and those whose actor died.
+        retry: deque[Unit] = deque(itertools.islice(units, min(self.actors or cpus, cpus)))
+        count = len(retry)
         idle: deque[Any] = deque(remote_worker.remote(self.factory, config) for _ in range(count))
         live = list(idle)
         try:
@@ -139,16 +146,20 @@ class RayExecutor:
                 f"A Ray actor could not build the pipeline: {cause}",
                 fix=f"{its_fix.rstrip('.')}; on a cluster, {nodes}." if its_fix else f"{nodes}.",
             ) from None
-        queue: deque[Unit] = deque(units)
         pending: dict[Any, tuple[Any, Unit]] = {}
         deaths: Counter[str] = Counter()
         try:
-            while queue or pending:
+            while True:
                 # One unit in flight per actor: an actor's death is then charged to
                 # the one unit that was running on it.
-                while idle and queue:
-                    actor, unit = idle.popleft(), queue.popleft()
-                    pending[actor.run_unit.remote(unit)] = (actor, unit)
+                while idle:
+                    following = retry.popleft() if retry else next(units, None)
+                    if following is None:
+                        break
+                    actor = idle.popleft()
+                    pending[actor.run_unit.remote(following)] = (actor, following)
+                if not pending:
+                    break
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 actor, unit = pending.pop(ready[0])
                 try:
@@ -163,7 +174,7 @@ class RayExecutor:
                     live.append(replacement)
                     idle.append(replacement)
                     if deaths[unit.id] < self.max_unit_failures:
-                        queue.appendleft(unit)  # retried first, on another actor
+                        retry.appendleft(unit)  # retried first, on another actor
                         continue
                     reason = (
                         f"worker died {deaths[unit.id]} times running this record "

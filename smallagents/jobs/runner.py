@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,12 +93,46 @@ def unit_seed(job_seed: int, unit_id: str) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-def plan_units(options: JobOptions, skipped: SkippedLines) -> list[Unit]:
-    """Read the input and lay out every unit of the job, in input order."""
-    units: list[Unit] = []
+class JobInput:
+    """The job's input records, readable more than once: a file is read again on
+    each pass (so the input is never held in memory); standard input is kept from
+    the first pass."""
+
+    def __init__(self, options: JobOptions) -> None:
+        self.options = options
+        self._kept: list[InputRecord] | None = None
+
+    def records(self, skipped: SkippedLines) -> Iterator[InputRecord]:
+        """Every record, in input order; unreadable lines go to ``skipped``."""
+        read = read_records(self.options.input, on_error=self.options.on_error, skipped=skipped)
+        if self.options.input != "-":
+            yield from read
+            return
+        if self._kept is None:
+            self._kept = list(read)
+        yield from self._kept
+
+
+def plan_units(
+    options: JobOptions,
+    skipped: SkippedLines,
+    needed: Sequence[str] = (),
+    *,
+    source: JobInput | None = None,
+    pipeline_name: str = "the pipeline",
+) -> Iterator[Unit]:
+    """Read the input and lay out the job's units, in input order, one at a time.
+
+    Records past ``limit``, with a repeated id or without a ``needed`` field are
+    refused (``on_error="stop"``: :class:`InputError`) or listed in ``skipped``.
+
+    Raises:
+        InputError: bad input with ``on_error="stop"``, or no record at all.
+    """
+    source = source or JobInput(options)
     seen: dict[str, int] = {}
     records = 0
-    for record in read_records(options.input, on_error=options.on_error, skipped=skipped):
+    for record in source.records(skipped):
         if options.limit is not None and records >= options.limit:
             break
         ids = unit_ids(record, options.samples_per_seed)
@@ -112,16 +147,23 @@ def plan_units(options: JobOptions, skipped: SkippedLines) -> list[Unit]:
             )
         seen[ids[0]] = record.line
         records += 1
-        units.extend(
-            Unit(unit_id, unit_seed(options.seed, unit_id), record.line, record.data)
-            for unit_id in ids
-        )
-    if not units:
+        missing = [name for name in needed if name not in record.data]
+        if missing:
+            reason = f"record lacks the field(s) {', '.join(missing)} that {pipeline_name} needs"
+            if options.on_error == "stop":
+                raise InputError(
+                    f"{options.input} line {record.line}: {reason}.",
+                    fix=f"give every record {', '.join(needed)}, or pass --on-error skip",
+                )
+            skipped.add(record.line, reason)
+            continue
+        for unit_id in ids:
+            yield Unit(unit_id, unit_seed(options.seed, unit_id), record.line, record.data)
+    if not records:
         raise InputError(
             f"{options.input} holds no records{' that could be read' if skipped.lines else ''}.",
             fix="give an input with at least one JSON object record.",
         )
-    return units
 
 
 def fingerprint(pipeline: Pipeline, options: JobOptions) -> tuple[str, str]:
@@ -186,26 +228,35 @@ def run_job(
     """
     view = view or QuietView()
     _check_output_path(options.output)
+    # First pass over the input: check every record before any work, count the
+    # units and keep their ids (not their data: a file is read again to run them).
     skipped = SkippedLines()
-    units = plan_units(options, skipped)
-    missing_fields = _missing_fields(pipeline, units, options, skipped)
-    units = [unit for unit in units if unit.line not in missing_fields]
+    source = JobInput(options)
+    needed = pipeline.required_fields()
+    seeds = getattr(pipeline, "seeds", None)
+    seed_records: dict[int, dict[str, Any]] = {}
+    planned: set[str] = set()
+    for unit in plan_units(options, skipped, needed, source=source, pipeline_name=pipeline.name):
+        planned.add(unit.id)
+        if seeds is not None:  # every input record once, for filters that compare with them
+            seed_records.setdefault(unit.line, unit.data)
+    total = len(planned)
     key, description = fingerprint(pipeline, options)
     state = JobState(options.state_path)
     try:
         state.bind(key, fresh=options.fresh, description=description)
         state.note(
             NOTE_KEY,
-            describe_run(pipeline, asdict(options) | {"output": str(options.output)}, len(units)),
+            describe_run(pipeline, asdict(options) | {"output": str(options.output)}, total),
         )
         output_end, rejects_end = state.committed_ends()
         if options.parquet:
             require_pyarrow()
         output = AppendOnlyJsonl(options.journal_path, output_end)
         rejects = AppendOnlyJsonl(options.rejects_path, rejects_end)
-        seeds = getattr(pipeline, "seeds", None)
-        if seeds is not None:  # every input record once, for filters that compare with them
-            seeds(list({unit.line: unit.data for unit in units}.values()))
+        if seeds is not None:
+            seeds(list(seed_records.values()))
+            seed_records.clear()
         start = getattr(pipeline, "start", None)
         if start is not None:
             start(output.read_committed())
@@ -213,9 +264,12 @@ def run_job(
         try:
             started = time.perf_counter()
             done = state.done_ids()
-            todo = [unit for unit in units if unit.id not in done]
-            already = len(units) - len(todo)
-            counters = Counters(done=already, total=len(units), started=started, resumed_at=already)
+            already = len(planned & done)
+            planned.clear()
+            # Second pass: the units still to do, read as the executor takes them.
+            units = plan_units(options, SkippedLines(), needed, source=source)
+            todo = (unit for unit in units if unit.id not in done)
+            counters = Counters(done=already, total=total, started=started, resumed_at=already)
             view.start(counters)
             try:
                 config = RunConfig(
@@ -227,8 +281,9 @@ def run_job(
                     endpoints=dict(endpoints or {}),
                 )
                 chosen = executor or LocalExecutor(options.workers)
-                finished = chosen.execute(pipeline, todo, config)
-                for unit, raw in in_input_order(todo, finished):
+                issued: deque[str] = deque()
+                finished = chosen.execute(pipeline, _issue(todo, issued), config)
+                for unit, raw in in_input_order(issued, finished):
                     result = finish_unit(raw) if finish_unit is not None else raw
                     output_length = output.append(result.outputs)
                     rejects_length = rejects.append(result.rejects)
@@ -250,7 +305,7 @@ def run_job(
         return build_report(
             pipeline=pipeline.name,
             options=asdict(options) | {"output": str(options.output)},
-            units_total=len(units),
+            units_total=total,
             stats=state.all_stats(),  # streamed: a list of every unit's stats grew with N
             skipped=skipped.lines,
             seconds_this_run=seconds,
@@ -259,45 +314,29 @@ def run_job(
         state.close()
 
 
-def _missing_fields(
-    pipeline: Pipeline, units: Sequence[Unit], options: JobOptions, skipped: SkippedLines
-) -> set[int]:
-    needed = pipeline.required_fields()
-    bad: set[int] = set()
+def _issue(units: Iterable[Unit], issued: deque[str]) -> Iterator[Unit]:
+    """Hand units to an executor, noting the order they were handed in."""
     for unit in units:
-        if unit.line in bad:
-            continue
-        missing = [name for name in needed if name not in unit.data]
-        if not missing:
-            continue
-        reason = f"record lacks the field(s) {', '.join(missing)} that {pipeline.name} needs"
-        if options.on_error == "stop":
-            raise InputError(
-                f"{options.input} line {unit.line}: {reason}.",
-                fix=f"give every record {', '.join(needed)}, or pass --on-error skip",
-            )
-        skipped.add(unit.line, reason)
-        bad.add(unit.line)
-    return bad
+        issued.append(unit.id)
+        yield unit
 
 
 def in_input_order(
-    units: Sequence[Unit], finished: Iterator[tuple[Unit, UnitResult]]
+    issued: deque[str], finished: Iterator[tuple[Unit, UnitResult]]
 ) -> Iterator[tuple[Unit, UnitResult]]:
-    """Hand results on in input order, whatever order the workers finish them in.
+    """Hand results on in the order their units were issued (input order), whatever
+    order the workers finish them in.
 
     Writing (and so de-duplicating, which keeps the first of two near-duplicates) in
     input order makes the output the same file, line for line, with 1 or N workers.
-    At most about 2 x workers results wait here, since that many units are in flight.
+    ``issued`` grows as the executor takes units; a result waits here until every
+    unit issued before it is written, so about as many wait as are in flight.
     """
-    position = {unit.id: index for index, unit in enumerate(units)}
-    waiting: dict[int, tuple[Unit, UnitResult]] = {}
-    next_index = 0
+    waiting: dict[str, tuple[Unit, UnitResult]] = {}
     for unit, result in finished:
-        waiting[position[unit.id]] = (unit, result)
-        while next_index in waiting:
-            yield waiting.pop(next_index)
-            next_index += 1
+        waiting[unit.id] = (unit, result)
+        while issued and issued[0] in waiting:
+            yield waiting.pop(issued.popleft())
 
 
 def _unit_stats(result: UnitResult) -> dict[str, Any]:
