@@ -98,3 +98,29 @@ def test_a_long_job_retains_nothing_per_record(tmp_path: Path) -> None:
     # The report is built from the job state one unit at a time, not from a list of all.
     report_cost = report_peak - view.heap[RECORDS]
     assert report_cost < 100 * RECORDS, f"the report took {report_cost} B for {RECORDS} units"
+
+
+def test_a_job_does_not_hold_its_input(tmp_path: Path) -> None:
+    """Records are read again as they run: the heap holds their ids, not their text
+    (planning every unit up front held about 1.1x the input's text, here 5 MB)."""
+    records, text_chars = 1000, 5000
+    source = tmp_path / "in.jsonl"
+    with source.open("w") as handle:
+        for i in range(records):
+            handle.write(json.dumps({"id": f"r{i}", "text": f"{i} " + "fine " * 1000}) + "\n")
+    options = JobOptions(input=str(source), output=tmp_path / "out.jsonl", workers=2)
+    pipeline = WithModels(RolePipeline(sentiment), {"fast-fake": fake_model()})
+    view = HeapAt(records // 4)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        run_job(
+            pipeline, options, view=view, settings={"sentiment": RoleSettings(model="fast-fake")}
+        )
+    finally:
+        tracemalloc.stop()
+    held = view.heap[records // 4] - before
+    assert 0 < held < records * text_chars // 5, (
+        f"{held} B held for a {records * text_chars} B input"
+    )
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == records
