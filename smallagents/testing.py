@@ -119,8 +119,11 @@ class WithModels:
     a custom model has to be registered from inside the worker: this does it at
     each unit (a dict entry; a worker may serve several jobs), then runs ``inner``.
     The models are shared by the workers, so they must be safe to call from
-    several threads (a :class:`ScriptedModel` is).
+    several threads (a :class:`ScriptedModel` is). The inner pipeline's writer
+    hooks (``seeds``, ``start``, ``finish_unit``), where it has them, are its own.
     """
+
+    _HOOKS = frozenset({"seeds", "start", "finish_unit"})
 
     def __init__(self, inner: Pipeline, models: Mapping[str, Model]) -> None:
         self.inner = inner
@@ -129,6 +132,12 @@ class WithModels:
 
     def required_fields(self) -> tuple[str, ...]:
         return self.inner.required_fields()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only hooks the inner pipeline has: the runner asks with getattr(..., None).
+        if name in self._HOOKS:
+            return getattr(self.inner, name)
+        raise AttributeError(name)
 
     def run_unit(self, data: Mapping[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
         pool = thread_pool()

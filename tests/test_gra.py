@@ -28,9 +28,8 @@ from smallagents.dedupe import MinHash, jaccard, normalize, shingles
 from smallagents.jobs.command import find_pipeline
 from smallagents.jobs.runner import JobOptions, run_job
 from smallagents.models.base import Prompt
-from smallagents.models.pool import thread_pool
 from smallagents.registry import load_module
-from smallagents.testing import ScriptedModel
+from smallagents.testing import ScriptedModel, WithModels
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "examples" / "seeds.jsonl"
@@ -465,37 +464,20 @@ class Killed(Exception):
     """Stands in for a killed process: it stops the job between two units."""
 
 
-class Scripted:
-    """A pipeline that serves scripted models to the wrapped one in every worker.
-
-    A job gives each worker a model pool of its own, so the models are registered
-    there, at the start of each unit. ``kill_at`` stops the job when that unit starts.
-    """
+class Scripted(WithModels):
+    """Scripted models served in every worker (:class:`WithModels`); ``kill_at`` stops
+    the job when that unit starts."""
 
     def __init__(
         self, inner: GraphPipeline, models: dict[str, ScriptedModel], kill_at: str | None = None
     ) -> None:
-        self.inner, self.models, self.kill_at = inner, models, kill_at
-        self.name = inner.name
-
-    def required_fields(self) -> tuple[str, ...]:
-        return self.inner.required_fields()
-
-    def seeds(self, records: list[dict[str, Any]]) -> None:
-        self.inner.seeds(records)
-
-    def start(self, existing: list[dict[str, Any]]) -> None:
-        self.inner.start(existing)
-
-    def finish_unit(self, result: UnitResult) -> UnitResult:
-        return self.inner.finish_unit(result)
+        super().__init__(inner, models)
+        self.kill_at = kill_at
 
     def run_unit(self, data: dict[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
         if unit_id == self.kill_at:
             raise Killed(unit_id)
-        for name, model in self.models.items():
-            thread_pool().register(name, model)
-        return self.inner.run_unit(data, run=run, seed=seed, unit_id=unit_id)
+        return super().run_unit(data, run=run, seed=seed, unit_id=unit_id)
 
 
 def write_seeds(path: Path, seeds: list[dict[str, Any]]) -> Path:
