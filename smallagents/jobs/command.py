@@ -17,6 +17,7 @@ from smallagents.jobs.executors import Executor
 from smallagents.jobs.pipelines import GraphPipeline, Pipeline, RolePipeline
 from smallagents.jobs.progress import choose_view
 from smallagents.jobs.runner import JobOptions, dumps, run_job
+from smallagents.jobs.state import replaced_whole
 from smallagents.run import RoleSettings
 from smallagents.tools import TOOL_NAME
 
@@ -163,12 +164,10 @@ def run_command(
 
 def _write_report(path: Path, text: str) -> None:
     """Write the report whole or not at all (the job itself is already committed)."""
-    partial = path.with_name(path.name + ".partial")
     try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        with replaced_whole(path) as partial:
+            partial.write_text(text, encoding="utf-8")
     except OSError as error:
-        partial.unlink(missing_ok=True)
         raise UsageError(
             f"Cannot write the report {path}: {error.strerror}.",
             fix="free disk space or choose another --report path, and rerun the same "

@@ -39,7 +39,7 @@ from smallagents.jobs.arrow_schema import encode_json_columns, unified_schema
 from smallagents.jobs.provenance import NOTE_KEY
 from smallagents.jobs.report import build_report
 from smallagents.jobs.runner import JobOptions
-from smallagents.jobs.state import JobState
+from smallagents.jobs.state import JobState, replaced_whole
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -207,10 +207,9 @@ def write_shards(
             [encode_json_columns(r, json_columns) for r in chunk], schema=schema
         )
         path = folder / shard_name(index, count)
-        partial = path.with_name(path.name + ".partial")
         nbytes += table.nbytes
-        pq.write_table(table, partial)
-        partial.replace(path)  # a shard is either whole or absent
+        with replaced_whole(path) as partial:  # a shard is either whole or absent
+            pq.write_table(table, partial)
         shards.append(path)
     return Table(config, schema, json_columns, tuple(shards), len(records), nbytes)
 

@@ -1,9 +1,10 @@
 """Running a job: input records in, exactly-once output out, resumable at any point.
 
-Units (one input record, one sample) run on ``workers`` threads, each with its own
-model instances (llama.cpp instances are never shared between threads) and
-``cores // workers`` decode threads. Results are written by the calling thread
-alone, in input order, through :mod:`smallagents.jobs.state`.
+Units (one input record, one sample) run on an executor
+(:mod:`smallagents.jobs.executors`: ``workers`` threads here, each with its own
+model instances, or Ray actors). The input is read twice: once to check it and
+count the units, then as the executor takes them. Results are written by the
+calling thread alone, in input order, through :mod:`smallagents.jobs.state`.
 
 Reproducibility: a unit's id and seed come from its input record and the job's
 ``seed`` only, and model answers depend only on prompt and seed (see
@@ -29,7 +30,7 @@ from smallagents.jobs.pipelines import Pipeline, UnitResult
 from smallagents.jobs.progress import Counters, ProgressView, QuietView
 from smallagents.jobs.provenance import NOTE_KEY, describe_run
 from smallagents.jobs.report import build_report
-from smallagents.jobs.state import AppendOnlyJsonl, JobState, StateError
+from smallagents.jobs.state import AppendOnlyJsonl, JobState, StateError, replaced_whole
 from smallagents.run import EscalationBudget, RoleSettings
 from smallagents.voting import canonical_key
 
@@ -241,13 +242,14 @@ def run_job(
         if seeds is not None:  # every input record once, for filters that compare with them
             seed_records.setdefault(unit.line, unit.data)
     total = len(planned)
+    described_options = asdict(options) | {"output": str(options.output)}
     key, description = fingerprint(pipeline, options)
     state = JobState(options.state_path)
     try:
         state.bind(key, fresh=options.fresh, description=description)
         state.note(
             NOTE_KEY,
-            describe_run(pipeline, asdict(options) | {"output": str(options.output)}, total),
+            describe_run(pipeline, described_options, total),
         )
         output_end, rejects_end = state.committed_ends()
         if options.parquet:
@@ -267,7 +269,9 @@ def run_job(
             already = len(planned & done)
             planned.clear()
             # Second pass: the units still to do, read as the executor takes them.
-            units = plan_units(options, SkippedLines(), needed, source=source)
+            units = plan_units(
+                options, SkippedLines(), needed, source=source, pipeline_name=pipeline.name
+            )
             todo = (unit for unit in units if unit.id not in done)
             counters = Counters(done=already, total=total, started=started, resumed_at=already)
             view.start(counters)
@@ -304,7 +308,7 @@ def run_job(
             write_parquet(options.journal_path, options.output)
         return build_report(
             pipeline=pipeline.name,
-            options=asdict(options) | {"output": str(options.output)},
+            options=described_options,
             units_total=total,
             stats=state.all_stats(),  # streamed: a list of every unit's stats grew with N
             skipped=skipped.lines,
@@ -405,15 +409,12 @@ def write_parquet(
     for batch in _journal_batches(journal, batch_records):
         inference.add(batch)
     schema, json_columns = inference.result()
-    partial = target.with_name(target.name + ".partial")
     try:
-        with pq.ParquetWriter(partial, schema) as writer:
+        with replaced_whole(target) as partial, pq.ParquetWriter(partial, schema) as writer:
             for batch in _journal_batches(journal, batch_records):
                 rows = [encode_json_columns(record, json_columns) for record in batch]
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
-        partial.replace(target)
     except OSError as error:  # the journal and the state are complete: a rerun writes it
-        partial.unlink(missing_ok=True)
         raise StateError(
             f"Cannot write {target}: {error.strerror or error}.",
             fix="free disk space and rerun the same command: the job resumes.",

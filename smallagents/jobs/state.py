@@ -221,3 +221,16 @@ class AppendOnlyJsonl:
 
     def close(self) -> None:
         self._handle.close()
+
+
+@contextlib.contextmanager
+def replaced_whole(target: Path) -> Iterator[Path]:
+    """A path to write ``target``'s new content to: on success it replaces ``target``
+    in one rename, on any failure it is removed, so ``target`` is whole or untouched."""
+    partial = target.with_name(target.name + ".partial")
+    try:
+        yield partial
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
