@@ -351,19 +351,7 @@ def test_disk_full_while_writing_parquet_keeps_the_journal_and_resumes(
     assert sorted(ids) == sorted(json.loads(line)["id"] for line in _lines(journal))
 
 
-ROLES = '''
-from pydantic import BaseModel, Field
-import smallagents
-
-
-class Sentiment(BaseModel):
-    label: str = Field(pattern="^(positive|negative|neutral)$")
-
-
-@smallagents.role(max_tokens=24)
-def sentiment(text: str) -> Sentiment:
-    """Classify the sentiment of this text as positive, negative or neutral: {text}"""
-'''
+ROLES = (Path(__file__).resolve().parent / "sentiment_roles.py").read_text()
 # Five records: after the first new row, at least three units are left, far more
 # than the 0.2 s before the second kill takes on any machine.
 TEXTS = ["I love this phone", "The food was cold", "It is a chair", "Best concert ever",

@@ -18,19 +18,7 @@ from smallagents.jobs.pipelines import RolePipeline
 from smallagents.jobs.runner import JobOptions, run_job
 from smallagents.registry import load_roles
 
-ROLES = '''
-from pydantic import BaseModel, Field
-import smallagents
-
-
-class Sentiment(BaseModel):
-    label: str = Field(pattern="^(positive|negative|neutral)$")
-
-
-@smallagents.role(max_tokens=24)
-def sentiment(text: str) -> Sentiment:
-    """Classify the sentiment of this text as positive, negative or neutral: {text}"""
-'''
+ROLES = (Path(__file__).resolve().parent / "sentiment_roles.py").read_text()
 TEXTS = [
     "I love this phone",
     "The food was cold",

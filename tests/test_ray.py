@@ -33,19 +33,7 @@ from smallagents.jobs.runner import JobOptions, run_job
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
-SENTIMENT = '''
-from pydantic import BaseModel, Field
-import smallagents
-
-
-class Sentiment(BaseModel):
-    label: str = Field(pattern="^(positive|negative|neutral)$")
-
-
-@smallagents.role(max_tokens=24)
-def sentiment(text: str) -> Sentiment:
-    """Classify the sentiment of this text as positive, negative or neutral: {text}"""
-'''
+SENTIMENT = (Path(__file__).resolve().parent / "sentiment_roles.py").read_text()
 
 # A pipeline whose units kill their own worker process: "poison" every time,
 # "flaky" only the first time (a marker file remembers). Pure Python, since the
