@@ -10,7 +10,6 @@ counts what happened: used by ``tests/test_faults.py`` and ``benchmarks/faults.p
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -18,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faults import Fault, FaultServer, cycle, start_fault_server
+from faults import Fault, cycle, start_fault_server
 
-from smallagents import Run, role
-from smallagents.jobs.pipelines import RolePipeline, UnitResult
+from smallagents import role
+from smallagents.jobs.pipelines import RolePipeline
 from smallagents.jobs.runner import JobOptions, run_job
-from smallagents.models.openai import OpenAIModel
+from smallagents.models.resilience import shared_breaker
 from smallagents.run import RoleSettings
 
 WORD: dict[str, Any] = {
@@ -92,35 +91,6 @@ def failure_kind(reason: str) -> str:
 @role(model="default", schema=WORD, max_tokens=12)
 def topic_word(topic: str) -> Any:
     """Give one word for this topic: {topic}"""
-
-
-class FallbackPipeline:
-    """``RolePipeline`` whose fallback endpoint has short timeouts, one client per worker.
-
-    A job gives each worker thread a fresh model pool; the client is registered
-    there under the fallback's spec (the pool's door for custom backends), so the
-    role's fallback finds it. Clients of one endpoint share its circuit breaker.
-    """
-
-    def __init__(self, server: FaultServer, options: Mapping[str, Any]) -> None:
-        self.inner = RolePipeline(topic_word)
-        self.name = self.inner.name
-        self.server = server
-        self.options = dict(options)
-        self.clients: list[OpenAIModel] = []
-        self._local = threading.local()
-
-    def required_fields(self) -> tuple[str, ...]:
-        return self.inner.required_fields()
-
-    def run_unit(self, data: Mapping[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
-        pool = run.models()
-        if getattr(self._local, "pool", None) is not pool:
-            client = OpenAIModel(self.server.base_url, self.server.model, **self.options)
-            pool.register(self.server.spec(), client)
-            self.clients.append(client)
-            self._local.pool = pool
-        return self.inner.run_unit(data, run=run, seed=seed, unit_id=unit_id)
 
 
 @dataclass
@@ -207,23 +177,24 @@ def run_fault_job(
     source.write_text("".join(json.dumps(r) + "\n" for r in inputs))
     output = folder / "out.jsonl"
     started = time.perf_counter()
+    settings = dict(options or ENDPOINT_OPTIONS)
     with start_fault_server(cycle(list(faults)), good) as server:
-        pipeline = FallbackPipeline(server, options or ENDPOINT_OPTIONS)
-        try:
-            run_job(
-                pipeline,
-                JobOptions(input=str(source), output=output, workers=workers),
-                defaults=RoleSettings(fallback=server.spec()),
-            )
-            seconds = time.perf_counter() - started
-            figures = server.figures()
-            breaker = pipeline.clients[0].breaker
-            if any(c.breaker is not breaker for c in pipeline.clients):
-                raise AssertionError("clients of one endpoint must share its breaker")
-            stats = breaker.stats
-        finally:
-            for client in pipeline.clients:
-                client.close()
+        # Held here for the job, this is the breaker every worker's client of the
+        # endpoint shares (one per endpoint and settings, while any holds it).
+        breaker = shared_breaker(
+            server.base_url,
+            threshold=settings["breaker_threshold"],
+            cooldown=settings["breaker_cooldown"],
+        )
+        run_job(
+            RolePipeline(topic_word),
+            JobOptions(input=str(source), output=output, workers=workers),
+            defaults=RoleSettings(fallback=server.spec()),
+            endpoints={server.base_url: settings},  # as [endpoints."URL"] in smallagents.toml
+        )
+        seconds = time.perf_counter() - started
+        figures = server.figures()
+        stats = breaker.stats
     rejects = output.with_name("out.rejects.jsonl")
     return FaultJobResult(
         ids=[r["id"] for r in inputs],
