@@ -116,8 +116,9 @@ def run_command(
             f"--on-error {chosen_error!r} is not skip or stop.", fix="pass --on-error skip or stop."
         )
     pipeline = find_pipeline(name, roles, graphs)
+    asked_workers = workers or run_settings.get("workers")  # None: the executor decides
     chosen_executor = _choose_executor(
-        executor, address, name, roles, graphs, workers or run_settings.get("workers")
+        executor, address, name, roles, graphs, int(asked_workers) if asked_workers else None
     )
     per_role = {**job_config.roles, **_parse_models(model)}
     defaults = RoleSettings(
@@ -138,7 +139,7 @@ def run_command(
         samples_per_seed=samples_per_seed or int(run_settings.get("samples_per_seed", 1)),
         limit=limit,
         seed=seed if seed is not None else int(run_settings.get("seed", 0)),
-        workers=workers or int(run_settings.get("workers", os.cpu_count() or 1)),
+        workers=int(asked_workers or os.cpu_count() or 1),
         on_error=chosen_error,  # type: ignore[arg-type]
         fresh=fresh,
         settings=settings,
