@@ -1,7 +1,8 @@
 """Servers for tests: the real llama-cpp-python server, and tiny fake ones.
 
-Not tests. ``start_llama_server`` runs ``python -m llama_cpp.server`` on a GGUF
-file, as a user would; ``start_fake_server`` runs a threaded ``http.server``
+Not tests. ``start_llama_server`` runs llama-cpp-python's server on a GGUF file, as
+a user would (through ``python -m smallagents.models.server``, which loads models as
+smallagents does: see :func:`smallagents.models.native.use_extra_buffers`); ``start_fake_server`` runs a threaded ``http.server``
 whose answers a test scripts (garbage, 500, 429, hangs). Every wait here is
 bounded, and both stop what they started on exit, failure included.
 """
@@ -78,7 +79,7 @@ def start_llama_server(
     command = [
         sys.executable,
         "-m",
-        "llama_cpp.server",
+        "smallagents.models.server",
         "--model",
         str(model_path),
         "--host",

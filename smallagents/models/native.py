@@ -11,11 +11,60 @@ nothing measurable.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 NATIVE_LOCK = threading.RLock()
+
+
+@functools.cache
+def cpu_has_amx() -> bool:
+    """Whether this CPU advertises Intel AMX tiles (``amx_tile`` in /proc/cpuinfo)."""
+    try:
+        return "amx_tile" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+def use_extra_buffers() -> bool:
+    """Whether llama.cpp may use its extra weight buffer types (AMX, repacked layouts).
+
+    Measured 2026-12-02 on a Sapphire Rapids machine of this project's kind (a
+    sandbox): a build of llama-cpp-python 0.3.36 with ``-march=native`` picks the
+    AMX buffer type for Q4 weights, and the first ``llama_decode`` segfaults in
+    ``ggml_backend_amx_mul_mat``, for every model. Without extra buffer types the
+    same build runs. So they are off where the CPU has AMX;
+    ``SMALLAGENTS_EXTRA_BUFFERS=1`` turns them on (``0`` off) everywhere.
+    """
+    chosen = os.environ.get("SMALLAGENTS_EXTRA_BUFFERS", "").strip()
+    if chosen in ("0", "1"):
+        return chosen == "1"
+    return not cpu_has_amx()
+
+
+@contextlib.contextmanager
+def model_params_without_extra_buffers() -> Iterator[None]:
+    # Llama() builds its model parameters from llama_model_default_params() and
+    # offers no argument for use_extra_bufts: swap the default for the load.
+    import llama_cpp.llama_cpp as native
+
+    original = native.llama_model_default_params
+
+    def without_extra_buffers() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    native.llama_model_default_params = without_extra_buffers
+    try:
+        yield
+    finally:
+        native.llama_model_default_params = original
 
 
 @contextlib.contextmanager
@@ -27,4 +76,8 @@ def native_load() -> Iterator[None]:
     training context of 0, Gemma's full-size SWA cache): noise on every run.
     """
     with NATIVE_LOCK, contextlib.redirect_stderr(io.StringIO()):
-        yield
+        if use_extra_buffers():
+            yield
+        else:
+            with model_params_without_extra_buffers():
+                yield

