@@ -2,17 +2,28 @@
 
 ::
 
-    generate -> review_1 -> ... -> review_N -> tally --(reviewers agree)--> END
-                                                    \\-(they disagree)--> adjudicate -> END
-    (with refinement on, a rejected first draft goes to refine -> review_1 once more)
+    generate -> screen --(a free check fails)--> END
+                      \\-> review_1 -> ... -> review_N -> tally --(reviewers agree)--> END
+                                                            \\-(they disagree)--> adjudicate -> END
+    (with refinement on, a rejected first draft goes to refine -> screen once more)
 
 Per seed record ``{"id"?, "instruction", "response"?, "domain"?}`` the Generator
 writes a new instruction/response pair in the seed's domain (few-shot from the
-seed and fixed examples). Each Reviewer (by default two, on two different models)
-scores it 1-10, accepts or rejects it, and lists problems and feedback. When they
-agree their decision stands; when they disagree (the accepts split, or the scores
-spread by ``spread_threshold`` or more) the Adjudicator reads the pair and the
-reviews and accepts, rejects, or revises it (writing the corrected pair).
+seed and fixed examples). Free checks that need no model run first
+(:func:`free_checks`: an instruction that is no request, repetition, truncation,
+a copy of the seed, a response that restates the question): a pair that fails one
+is rejected with the reason and costs no review. Each Reviewer (by default two,
+on two different models) scores it 1-10, accepts or rejects it, and lists
+problems and feedback. Their votes are combined by weight (:func:`disagreement`):
+when the weighted share of accepts reaches ``accept_share`` the pair is
+accepted, at ``reject_share`` or below rejected, and in between (or when the
+scores spread by ``spread_threshold`` or more) the Adjudicator reads the pair and
+the reviews and accepts, rejects, or revises it (writing the corrected pair).
+
+``gra-curate`` (:data:`curate_pipeline`) runs the same screen, reviewers,
+adjudicator, refinement and de-duplication on pairs that already exist: each
+input record ``{"id"?, "instruction", "response", "domain"?}`` is kept, revised or
+rejected with the reason.
 
 The job keeps accepted and revised pairs, except exact and near duplicates of the
 seeds, of the Generator's few-shot examples, or of a pair the job already kept;
@@ -20,15 +31,19 @@ those go to the rejects file with the reason. The de-duplication runs in the job
 writer thread (:class:`smallagents.GraphPipeline` hooks), so it is the same with
 any number of workers and after a resume.
 
-Configuration (:class:`GraConfig`) comes from ``SMALLAGENTS_GRA_*`` environment
-variables read when this file is loaded; :func:`build_pipeline` takes one
-directly. The published method gives no thresholds: the defaults are our own.
-Written only against the public ``smallagents`` API; roles are loaded by path from
-``roles/gra.py``.
+Configuration (:class:`GraConfig`): ``[pipelines.gra]`` (or ``[pipelines.gra-curate]``)
+in ``smallagents.toml``, then ``SMALLAGENTS_GRA_*`` environment variables, then
+``--set KEY=VALUE`` on the command line (:func:`configure`); :func:`build_pipeline`
+and :func:`build_curate_pipeline` take one directly. The published method gives
+no thresholds: the defaults are our own. Written only against the public
+``smallagents`` API; roles are loaded by path from ``roles/gra.py``.
 """
 
+import itertools
 import operator
 import os
+import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -36,12 +51,15 @@ from typing import Annotated, Any, TypedDict
 
 import smallagents
 from smallagents import END, START, Duplicate, NearDuplicateIndex, UnitResult
-from smallagents.dedupe import DEFAULT_THRESHOLD, normalize
+from smallagents.dedupe import DEFAULT_THRESHOLD, jaccard, normalize
 
 _ROLES = smallagents.load_roles(Path(__file__).resolve().parent.parent / "roles" / "gra.py")
 
 DEFAULT_DOMAIN = "general knowledge"
 """The domain of a seed that names none."""
+
+CHECKS = ("not_a_request", "repetitive", "truncated", "copies_seed", "restates_question")
+"""The free checks (:func:`free_checks`), in the order they run."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,17 @@ class GraConfig:
             plays on ``reviewer_models[i % len]``). A reviewer whose model an earlier
             reviewer already plays samples at temperature 0.7 instead of greedily, so
             that its review is a second opinion rather than a copy.
+        reviewer_weights: each reviewer's weight in the combined vote, in turn like
+            the models (empty: 1 each). Set them from each reviewer's measured
+            reliability; a weight of 0 keeps the review in the record but out of the
+            decision.
+        reviewer_thresholds: each reviewer's lowest score at which its accept counts,
+            in turn (empty: ``accept_threshold`` for all).
+        accept_share: the weighted share of accepting reviewers from which a pair is
+            accepted without the adjudicator (1.0: all of them).
+        reject_share: the share at or below which it is rejected without the
+            adjudicator (0.0: none accepts); a share in between goes to the
+            adjudicator.
         spread_threshold: reviewers whose scores differ by this much or more disagree
             even when they all accept (or all reject).
         accept_threshold: the lowest score at which a reviewer's accept counts; an
@@ -61,15 +90,22 @@ class GraConfig:
         dedupe_threshold: estimated Jaccard similarity of word bigrams from which a
             pair is a near duplicate (see :mod:`smallagents.dedupe`).
         refine: give a rejected first draft one more round: the Generator rewrites it
-            with the reviews' feedback, and the reviewers judge it again.
+            with the reviews' feedback (or the failed check), and it is checked and
+            reviewed again.
+        checks: the free checks that run before any review (:data:`CHECKS`).
     """
 
     reviewers: int = 2
     reviewer_models: tuple[str, ...] = ("default", "gemma-270m")
+    reviewer_weights: tuple[float, ...] = ()
+    reviewer_thresholds: tuple[int, ...] = ()
+    accept_share: float = 1.0
+    reject_share: float = 0.0
     spread_threshold: int = 4
     accept_threshold: int = 6
     dedupe_threshold: float = DEFAULT_THRESHOLD
     refine: bool = False
+    checks: tuple[str, ...] = CHECKS
 
     def __post_init__(self) -> None:
         problems = [
@@ -77,28 +113,135 @@ class GraConfig:
             for problem, bad in (
                 ("reviewers must be at least 1", self.reviewers < 1),
                 ("reviewer_models must name at least one model", not self.reviewer_models),
+                (
+                    "reviewer_weights must be 0 or more, one of them above 0",
+                    bool(self.reviewer_weights)
+                    and (min(self.reviewer_weights) < 0 or max(self.reviewer_weights) <= 0),
+                ),
+                (
+                    "reviewer_thresholds must be 1 to 10",
+                    any(not 1 <= t <= 10 for t in self.reviewer_thresholds),
+                ),
+                (
+                    "shares must satisfy 0 <= reject_share < accept_share <= 1",
+                    not 0 <= self.reject_share < self.accept_share <= 1,
+                ),
                 ("spread_threshold must be 1 to 10", not 1 <= self.spread_threshold <= 10),
                 ("accept_threshold must be 1 to 10", not 1 <= self.accept_threshold <= 10),
                 ("dedupe_threshold must be in (0, 1]", not 0 < self.dedupe_threshold <= 1),
+                (
+                    f"checks must be among {', '.join(CHECKS)}",
+                    any(check not in CHECKS for check in self.checks),
+                ),
             )
             if bad
         ]
         if problems:
             raise smallagents.UsageError(
                 f"gra configuration: {'; '.join(problems)}.",
-                fix="correct the SMALLAGENTS_GRA_* variables or the GraConfig arguments.",
+                fix="correct [pipelines.gra] in smallagents.toml, --set, the SMALLAGENTS_GRA_* "
+                "variables or the GraConfig arguments.",
             )
 
+    def weight(self, index: int) -> float:
+        """Reviewer ``index``'s weight (0-based)."""
+        weights = self.reviewer_weights
+        return weights[index % len(weights)] if weights else 1.0
 
-ENVIRONMENT = {
-    "reviewers": "SMALLAGENTS_GRA_REVIEWERS",
-    "reviewer_models": "SMALLAGENTS_GRA_REVIEWER_MODELS",
-    "spread_threshold": "SMALLAGENTS_GRA_SPREAD_THRESHOLD",
-    "accept_threshold": "SMALLAGENTS_GRA_ACCEPT_THRESHOLD",
-    "dedupe_threshold": "SMALLAGENTS_GRA_DEDUPE_THRESHOLD",
-    "refine": "SMALLAGENTS_GRA_REFINE",
+    def threshold(self, index: int) -> int:
+        """Reviewer ``index``'s accept threshold (0-based)."""
+        thresholds = self.reviewer_thresholds
+        return thresholds[index % len(thresholds)] if thresholds else self.accept_threshold
+
+
+# --- settings: smallagents.toml, environment, command line ----------------------------------
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(value)
+    return int(value)
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(value)
+    return float(value)
+
+
+def _as_flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
+def _as_list(item: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    def parse(value: Any) -> tuple[Any, ...]:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list | tuple):
+            raise ValueError(value)
+        return tuple(item(part) for part in value)
+
+    return parse
+
+
+def _as_text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(value)
+    return value.strip()
+
+
+SETTINGS: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "reviewers": (_as_int, "a whole number, e.g. 2"),
+    "reviewer_models": (_as_list(_as_text), 'model specs, e.g. ["default", "gemma-270m"]'),
+    "reviewer_weights": (_as_list(_as_float), "numbers, e.g. [1.0, 0.5]"),
+    "reviewer_thresholds": (_as_list(_as_int), "scores 1 to 10, e.g. [6, 7]"),
+    "accept_share": (_as_float, "a number from 0 to 1, e.g. 1.0"),
+    "reject_share": (_as_float, "a number from 0 to 1, e.g. 0.0"),
+    "spread_threshold": (_as_int, "a score difference, e.g. 4"),
+    "accept_threshold": (_as_int, "a score from 1 to 10, e.g. 6"),
+    "dedupe_threshold": (_as_float, "a similarity in (0, 1], e.g. 0.7"),
+    "refine": (_as_flag, "true or false"),
+    "checks": (_as_list(_as_text), f"check names, e.g. {list(CHECKS[:2])}"),
 }
-"""The environment variable of each :class:`GraConfig` field (models: comma-separated)."""
+"""Every :class:`GraConfig` field: its parser (TOML values or text) and what it expects."""
+
+ENVIRONMENT = {name: f"SMALLAGENTS_GRA_{name.upper()}" for name in SETTINGS}
+"""The environment variable of each :class:`GraConfig` field (lists: comma-separated)."""
+
+
+def parse_settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Checked :class:`GraConfig` field values from ``values`` (TOML values or text).
+
+    Args:
+        values: setting name to value.
+        where: where they come from, for the error ("[pipelines.gra] in x.toml").
+
+    Raises:
+        UsageError: an unknown setting, or a value that does not parse (one line).
+    """
+    parsed: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in SETTINGS:
+            raise smallagents.UsageError(
+                f"{where}: unknown gra setting {key!r}.",
+                fix=f"use one of {', '.join(SETTINGS)}.",
+            )
+        parser, expected = SETTINGS[key]
+        try:
+            parsed[key] = parser(value)
+        except (TypeError, ValueError):
+            raise smallagents.UsageError(
+                f"{where}: {key} = {value!r} does not parse.",
+                fix=f"give {key} {expected}.",
+            ) from None
+    return parsed
 
 
 def config_from_env(environ: Mapping[str, str] | None = None) -> GraConfig:
@@ -107,37 +250,198 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> GraConfig:
     Raises:
         UsageError: a variable that does not parse, or a value out of range.
     """
+    return GraConfig(**_env_values(environ))
+
+
+def _env_values(environ: Mapping[str, str] | None) -> dict[str, Any]:
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    parsers: dict[str, Callable[[str], Any]] = {
-        "reviewers": int,
-        "reviewer_models": lambda text: tuple(m.strip() for m in text.split(",") if m.strip()),
-        "spread_threshold": int,
-        "accept_threshold": int,
-        "dedupe_threshold": float,
-        "refine": _flag,
-    }
-    for field_name, variable in ENVIRONMENT.items():
+    for name, variable in ENVIRONMENT.items():
         text = env.get(variable)
-        if text is None or not text.strip():
-            continue
-        try:
-            values[field_name] = parsers[field_name](text.strip())
-        except ValueError:
-            raise smallagents.UsageError(
-                f"{variable}={text!r} does not parse.",
-                fix=f"set {variable} to a value like {getattr(GraConfig(), field_name)!r}.",
-            ) from None
+        if text is not None and text.strip():
+            values.update(parse_settings({name: text.strip()}, variable))
+    return values
+
+
+def configure(
+    file: Mapping[str, Any] | None = None,
+    command_line: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    where: str = "[pipelines.gra] in smallagents.toml",
+) -> GraConfig:
+    """The configuration of one job: defaults, then the file, then the environment, then
+    the command line (each later source overrides the earlier ones, setting by setting).
+
+    Raises:
+        UsageError: an unknown setting, a value that does not parse or is out of range.
+    """
+    values = parse_settings(file or {}, where)
+    values.update(_env_values(environ))
+    values.update(parse_settings(command_line or {}, "--set"))
     return GraConfig(**values)
 
 
-def _flag(text: str) -> bool:
-    lowered = text.lower()
-    if lowered in ("1", "true", "yes", "on"):
+# --- free checks: no model, no cost ---------------------------------------------------------
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_QUESTION_WORDS = _words(
+    "what how why which who whom whose when where can could would will should is are was were "
+    "do does did may might shall has have am"
+)
+_IMPERATIVES = _words(
+    "name list give tell explain describe write convert calculate compute define compare "
+    "summarize summarise translate suggest recommend show find make create help rewrite fix "
+    "correct classify identify sort solve divide multiply add subtract estimate outline draft "
+    "generate provide plan choose pick state count spell turn change check evaluate simplify "
+    "expand rephrase paraphrase complete fill sum round reverse implement use prepare design "
+    "propose offer share teach remind let please imagine consider assume suppose determine "
+    "predict decide discuss analyze analyse argue brainstorm edit proofread format extract "
+    "split merge remove delete replace print return read parse transform recite quote cite "
+    "recall build draw cook bake boil describe detail elaborate illustrate justify prove "
+    "rank rate review test verify debug refactor optimize optimise shorten lengthen keep "
+    "avoid try start stop get set put take bring send call order sketch recommend "
+    "answer respond reply mention"
+)
+_REQUEST_OPENINGS = (
+    "i want", "i need", "i would like", "i d like", "i am looking for", "i m looking for",
+    "i wonder", "i m wondering", "i am wondering", "help me", "can you", "could you",
+    "would you", "please",
+)  # fmt: skip
+_CONNECTORS = _words(
+    "a an the of to for and or but with by in on at from is are was were so that which as "
+    "into than because if then your my their its our his her this these those"
+)
+_OPEN_ENDINGS = (",", ";", ":", "+", "-", "=", "(", "[", "{", "&", "/")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_STOPWORDS = _words(
+    "a an the of to for and or in on at by is are was were be it this that what how why which "
+    "who when where do does did can could would should will you your i me my we our"
+)
+_FILLER = _words(
+    "question questions ask asking asked asks want wants know good great interesting answer "
+    "wondering wonder like tell"
+)
+
+
+def is_request(instruction: str) -> bool:
+    """Whether ``instruction`` asks for something: a question (a question mark, or a sentence
+    opening with a question word) or a request (a sentence opening with an imperative verb,
+    "please", "help me", "I want", "can you" ...)."""
+    if "?" in instruction:
         return True
-    if lowered in ("0", "false", "no", "off"):
+    for sentence in _SENTENCE.split(instruction.strip()):
+        text = normalize(re.sub(r"^\s*(q|question|task|instruction)\s*:", "", sentence, flags=re.I))
+        words = text.split()
+        if not words:
+            continue
+        if words[0] in _QUESTION_WORDS or words[0] in _IMPERATIVES:
+            return True
+        if any(text == opening or text.startswith(opening + " ") for opening in _REQUEST_OPENINGS):
+            return True
+    return False
+
+
+def repetition(text: str) -> str | None:
+    """Why ``text`` repeats itself (``None`` if it does not): a sentence of four words or more
+    twice, a run of three words three times, or one word three times in a row."""
+    sentences = [normalize(s) for s in _SENTENCE.split(text.strip())]
+    long_ones = Counter(s for s in sentences if len(s.split()) >= 4)
+    if long_ones and max(long_ones.values()) >= 2:
+        return "a sentence is repeated"
+    words = normalize(text).split()
+    for index in range(len(words) - 2):
+        if words[index] == words[index + 1] == words[index + 2]:
+            return f"the word {words[index]!r} is repeated"
+    trigrams = Counter(tuple(words[i : i + 3]) for i in range(len(words) - 2))
+    if trigrams and max(trigrams.values()) >= 3:
+        phrase = " ".join(trigrams.most_common(1)[0][0])
+        return f"the phrase {phrase!r} is repeated"
+    return None
+
+
+def truncation(text: str, limit: int | None = None) -> str | None:
+    """Why ``text`` looks cut off (``None`` if it does not): it ends on a connecting word
+    ("of", "the", "and" ...) or an open sign (a comma, a colon, "+", "(" ...), leaves a
+    bracket or a code fence open, or reaches ``limit`` characters without a full stop."""
+    stripped = text.rstrip()
+    if not stripped:
+        return "it is empty"
+    ends_a_sentence = stripped.endswith((".", "!", "?", ")", "]", "}", '"', "'", "`", "»"))
+    if stripped.endswith(_OPEN_ENDINGS):
+        return f"it ends on {stripped[-1]!r}"
+    last = normalize(stripped.split()[-1]) if not ends_a_sentence else ""
+    if last in _CONNECTORS:
+        return f"it ends on {last!r}"
+    for opening, closing in ("()", "[]", "{}"):
+        if stripped.count(opening) > stripped.count(closing):
+            return f"a {opening!r} is never closed"
+    if stripped.count("```") % 2:
+        return "a code block is never closed"
+    if limit is not None and len(stripped) >= limit and not ends_a_sentence:
+        return f"it stops at the {limit}-character limit"
+    return None
+
+
+def restatement(instruction: str, response: str) -> bool:
+    """Whether ``response`` only repeats the question: it is the instruction, or it contains
+    the instruction and adds no word beyond small words and words about asking."""
+    asked, answered = normalize(instruction), normalize(response)
+    if not answered or answered == asked:
+        return True
+    if len(asked.split()) < 3 or asked not in answered:
         return False
-    raise ValueError(text)
+    rest = answered.replace(asked, " ").split()
+    return all(word in _STOPWORDS or word in _FILLER for word in rest)
+
+
+def copies(instruction: str, seed_instruction: str, threshold: float) -> bool:
+    """Whether ``instruction`` is the seed's, or a near copy (bigram Jaccard >= threshold)."""
+    left, right = normalize(instruction), normalize(seed_instruction)
+    return left == right or jaccard(left, right) >= threshold
+
+
+def free_checks(
+    instruction: str,
+    response: str,
+    *,
+    seed: Mapping[str, Any] | None = None,
+    limit: int | None = None,
+    checks: tuple[str, ...] = CHECKS,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> list[tuple[str, str]]:
+    """The free checks a pair fails, as ``(check, reason)``; empty when it passes them all.
+
+    Args:
+        instruction, response: the pair.
+        seed: the seed record it was generated from (``copies_seed`` needs one).
+        limit: the response's length limit (a response that reaches it unfinished was cut).
+        checks: which checks run (:data:`CHECKS`).
+        threshold: the near-copy threshold of ``copies_seed``.
+    """
+    failed: list[tuple[str, str]] = []
+    if "not_a_request" in checks and not is_request(instruction):
+        failed.append(("not_a_request", "the instruction is a statement, not a request"))
+    if "repetitive" in checks:
+        why = repetition(response) or repetition(instruction)
+        if why:
+            failed.append(("repetitive", f"it repeats itself ({why})"))
+    if "truncated" in checks:
+        why = truncation(response, limit)
+        if why:
+            failed.append(("truncated", f"the response looks cut off ({why})"))
+    if "copies_seed" in checks and seed is not None:
+        if copies(instruction, str(seed.get("instruction", "")), threshold):
+            failed.append(("copies_seed", "the instruction copies the seed's"))
+        elif seed.get("response") and normalize(response) == normalize(str(seed["response"])):
+            failed.append(("copies_seed", "the response copies the seed's"))
+    if "restates_question" in checks and restatement(instruction, response):
+        failed.append(("restates_question", "the response only restates the question"))
+    return failed
 
 
 # --- state ------------------------------------------------------------------------------
@@ -154,13 +458,25 @@ class GraInput(_SeedRequired, total=False):
     domain: str
 
 
+class _PairRequired(TypedDict):
+    instruction: str
+    response: str
+
+
+class CurateInput(_PairRequired, total=False):
+    """One existing pair: ``instruction`` and ``response`` are required, ``domain`` optional."""
+
+    domain: str
+
+
 class GraOutput(TypedDict, total=False):
     """What the graph returns.
 
     ``decision`` is ``{"verdict": "accept" | "reject" | "revise", "adjudicated": bool,
     "rationale": str, "reason": str, "pair"?: the revised pair}``; ``reviews`` holds
     every round's reviews, each with its ``round``; ``disagreement`` says why the
-    adjudicator was asked (``None`` when the reviewers agreed).
+    adjudicator was asked (``None`` when the reviewers agreed); ``checks`` names the
+    free checks the latest round's pair failed.
     """
 
     pair: dict[str, str]
@@ -168,6 +484,7 @@ class GraOutput(TypedDict, total=False):
     decision: dict[str, Any]
     disagreement: str | None
     round: int
+    checks: list[str]
 
 
 class GraState(GraInput, total=False):
@@ -178,9 +495,15 @@ class GraState(GraInput, total=False):
     decision: dict[str, Any] | None
     disagreement: str | None
     round: int
+    checks: list[str]
 
 
 # --- nodes --------------------------------------------------------------------------------
+
+RESPONSE_LIMIT: int | None = (
+    _ROLES["gra_generator"].spec.output.json_schema["properties"]["response"].get("maxLength")
+)
+"""The longest response the Generator's schema lets it write (a draft there was cut off)."""
 
 
 def _generator_inputs(state: GraState) -> dict[str, str]:
@@ -189,6 +512,37 @@ def _generator_inputs(state: GraState) -> dict[str, str]:
         "seed_instruction": state["instruction"],
         "seed_response": state.get("response") or "(none given)",
     }
+
+
+def _screen(config: GraConfig, *, curate: bool) -> Callable[[GraState], dict[str, Any]]:
+    def screen(state: GraState) -> dict[str, Any]:
+        pair = state.get("pair") or {
+            "instruction": state["instruction"],
+            "response": state.get("response", ""),
+        }
+        failed = free_checks(
+            pair["instruction"],
+            pair["response"],
+            # A generated pair may not copy its seed; an existing pair is its own input.
+            seed=None if curate else state,
+            # Only a generated draft has a known length limit (its schema's).
+            limit=None if curate and not state.get("round") else RESPONSE_LIMIT,
+            checks=config.checks,
+            threshold=config.dedupe_threshold,
+        )
+        update: dict[str, Any] = {"pair": pair, "checks": [name for name, _ in failed]}
+        if not failed:
+            return {**update, "decision": None, "disagreement": None}
+        reasons = "; ".join(reason for _, reason in failed)
+        decision = {
+            "verdict": "reject",
+            "adjudicated": False,
+            "rationale": f"it failed the free checks: {reasons}",
+            "reason": f"free check: {reasons}",
+        }
+        return {**update, "decision": decision, "disagreement": None}
+
+    return screen
 
 
 def _reviewer_inputs(state: GraState) -> dict[str, str]:
@@ -217,26 +571,46 @@ def current_reviews(state: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [review for review in state.get("reviews", []) if review.get("round", 0) == latest]
 
 
+def accept_share(reviews: list[dict[str, Any]], config: GraConfig) -> float | None:
+    """The weighted share of accepting reviews (reviewer ``i`` is the ``i``-th review);
+    ``None`` when a review that counts is missing.
+
+    A review's vote is accept when it accepts with a score of at least its reviewer's
+    threshold (:meth:`GraConfig.threshold`).
+    """
+    total = accepted = 0.0
+    for index, review in enumerate(reviews):
+        weight = config.weight(index)
+        if weight == 0:
+            continue
+        if "score" not in review:
+            return None
+        total += weight
+        accepted += weight * _vote(review, config.threshold(index))
+    return accepted / total if total else None
+
+
 def disagreement(reviews: list[dict[str, Any]], config: GraConfig) -> str | None:
     """Why the reviewers disagree (``None`` when they agree).
 
-    A review's vote is accept when it accepts with a score of at least
-    ``accept_threshold``. They disagree when a review is missing, the votes split, or
-    the scores spread by ``spread_threshold`` or more.
+    They disagree when a review that counts (a weight above 0) is missing, the
+    weighted share of accepts lies between ``reject_share`` and ``accept_share``
+    (with the defaults: the votes split), or the scores spread by ``spread_threshold``
+    or more.
     """
-    if any("score" not in review for review in reviews):
+    share = accept_share(reviews, config)
+    if share is None:
         return "a reviewer gave no valid review"
-    votes = {_vote(review, config) for review in reviews}
-    if len(votes) > 1:
+    if config.reject_share < share < config.accept_share:
         return "the reviewers split on accepting it"
-    scores = [review["score"] for review in reviews]
+    scores = [r["score"] for i, r in enumerate(reviews) if config.weight(i) > 0]
     if max(scores) - min(scores) >= config.spread_threshold:
         return f"the scores spread from {min(scores)} to {max(scores)}"
     return None
 
 
-def _vote(review: Mapping[str, Any], config: GraConfig) -> bool:
-    return bool(review["accept"]) and review["score"] >= config.accept_threshold
+def _vote(review: Mapping[str, Any], threshold: int) -> bool:
+    return bool(review["accept"]) and review["score"] >= threshold
 
 
 def _tally(config: GraConfig) -> Callable[[GraState], dict[str, Any]]:
@@ -245,8 +619,9 @@ def _tally(config: GraConfig) -> Callable[[GraState], dict[str, Any]]:
         split = disagreement(reviews, config)
         if split is not None:
             return {"decision": None, "disagreement": split}
-        scores = ", ".join(str(review["score"]) for review in reviews)
-        accept = _vote(reviews[0], config)
+        scores = ", ".join(str(review["score"]) for review in reviews if "score" in review)
+        share = accept_share(reviews, config)
+        accept = share is not None and share >= config.accept_share
         verdict = "accept" if accept else "reject"
         return {
             "disagreement": None,
@@ -298,8 +673,9 @@ def _refiner_inputs(state: GraState) -> dict[str, str]:
     notes = []
     for review in current_reviews(state):
         notes += [*review.get("problems", []), review.get("feedback", "")]
-    rationale = (state.get("decision") or {}).get("rationale")
-    if (state.get("decision") or {}).get("adjudicated") and rationale:
+    decision = state.get("decision") or {}
+    rationale = decision.get("rationale")
+    if rationale and (decision.get("adjudicated") or state.get("checks")):
         notes.append(rationale)
     return {**_reviewer_inputs(state), "feedback": " ".join(n for n in notes if n) or "none"}
 
@@ -308,15 +684,15 @@ def _refined(pair: dict[str, Any], state: GraState) -> dict[str, Any]:
     return {"pair": pair, "round": state.get("round", 0) + 1, "decision": None}
 
 
-def _after(config: GraConfig, *, tally: bool) -> Callable[[GraState], str]:
+def _after(config: GraConfig, *, node: str, reviewed: str) -> Callable[[GraState], str]:
     def choose(state: GraState) -> str:
         decision = state.get("decision")
         if decision is None:
-            return "adjudicate" if tally else END
+            return {"screen": reviewed, "tally": "adjudicate"}.get(node, END)
         refinable = config.refine and state.get("round", 0) == 0
         return "refine" if refinable and decision["verdict"] == "reject" else END
 
-    choose.__name__ = "after_tally" if tally else "after_adjudicate"
+    choose.__name__ = f"after_{node}"
     return choose
 
 
@@ -334,20 +710,31 @@ def reviewer_roles(config: GraConfig) -> list[smallagents.Role]:
     return roles
 
 
-def build_graph(config: GraConfig | None = None) -> smallagents.Graph:
-    """The gra graph for ``config`` (default: :class:`GraConfig`'s defaults)."""
+def build_graph(config: GraConfig | None = None, *, curate: bool = False) -> smallagents.Graph:
+    """The gra graph for ``config`` (default: :class:`GraConfig`'s defaults).
+
+    With ``curate`` the graph judges the input pair itself (``gra-curate``): no
+    Generator; the screen, reviewers, adjudicator and refinement are the same.
+    """
     config = config or GraConfig()
     reviewers = reviewer_roles(config)
     nodes = [f"review_{index}" for index in range(1, len(reviewers) + 1)]
     graph = smallagents.Graph(
-        "gra",
+        "gra-curate" if curate else "gra",
         state=GraState,
-        input=GraInput,
+        input=CurateInput if curate else GraInput,
         output=GraOutput,
-        description="Generator, Reviewers, Adjudicator: new instruction/response pairs from "
-        "seeds, peer-reviewed by small models.",
+        description=(
+            "Free checks, Reviewers, Adjudicator: existing instruction/response pairs kept, "
+            "revised or rejected with the reason."
+            if curate
+            else "Generator, free checks, Reviewers, Adjudicator: new instruction/response "
+            "pairs from seeds, peer-reviewed by small models."
+        ),
     )
-    graph.role("generate", _ROLES["gra_generator"], inputs=_generator_inputs, output="pair")
+    if not curate:
+        graph.role("generate", _ROLES["gra_generator"], inputs=_generator_inputs, output="pair")
+    graph.step("screen", _screen(config, curate=curate))
     for node, reviewer in zip(nodes, reviewers, strict=True):
         graph.role(
             node,
@@ -367,19 +754,24 @@ def build_graph(config: GraConfig | None = None) -> smallagents.Graph:
     # The reviewers run one after the other, not in parallel: a job already keeps
     # every core busy with its workers, and two llama.cpp instances sharing one
     # worker's cores oversubscribe them (README, "Threads").
-    graph.edge(START, "generate")
-    for source, target in zip(["generate", *nodes], nodes, strict=False):
+    if curate:
+        graph.edge(START, "screen")
+    else:
+        graph.edge(START, "generate")
+        graph.edge("generate", "screen")
+    for source, target in itertools.pairwise(nodes):
         graph.edge(source, target)
     graph.edge(nodes[-1], "tally")
-    after_tally = ["adjudicate", END]
-    after_adjudicate = [END]
+    refine = ["refine"] if config.refine else []
     if config.refine:
         graph.role("refine", _ROLES["gra_refiner"], inputs=_refiner_inputs, output=_refined)
-        graph.edge("refine", nodes[0])
-        after_tally.append("refine")
-        after_adjudicate.append("refine")
-    graph.branch("tally", _after(config, tally=True), to=after_tally)
-    graph.branch("adjudicate", _after(config, tally=False), to=after_adjudicate)
+        graph.edge("refine", "screen")
+    for node, targets in (
+        ("screen", [nodes[0], END]),
+        ("tally", ["adjudicate", END]),
+        ("adjudicate", [END]),
+    ):
+        graph.branch(node, _after(config, node=node, reviewed=nodes[0]), to=targets + refine)
     return graph
 
 
@@ -405,12 +797,35 @@ def to_records(
         "disagreement": output.get("disagreement"),
         "rationale": decision["rationale"],
         "refined": output.get("round", 0) > 0,
+        "checks": list(output.get("checks", [])),
     }
     if decision["verdict"] == "revise":
         record["draft"] = dict(output["pair"])
     if decision["verdict"] == "reject":
         return [], [{**record, "reason": decision["reason"]}]
     return [record], []
+
+
+PROVENANCE = ("seed_id", "escalated", "models")
+"""Fields every job record gets from :class:`smallagents.GraphPipeline`."""
+
+
+def curated_records(
+    output: Mapping[str, Any], pair: Mapping[str, Any], unit_id: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """:func:`to_records` for ``gra-curate``: the input's own other fields are kept
+    (those that do not clash with the record's), and a revised or refined pair keeps
+    the input's text as ``original``."""
+    outputs, rejects = to_records(output, pair, unit_id)
+    for record in outputs + rejects:
+        for key, value in pair.items():
+            if key not in record and key not in PROVENANCE and key not in ("draft", "reason"):
+                record[key] = value
+        record.pop("draft", None)
+        original = {"instruction": pair["instruction"], "response": pair["response"]}
+        if (record["instruction"], record["response"]) != tuple(original.values()):
+            record["original"] = original
+    return outputs, rejects
 
 
 def pair_text(record: Mapping[str, Any]) -> str:
@@ -521,18 +936,49 @@ def few_shot_pairs() -> list[dict[str, str]]:
     return pairs
 
 
-def build_pipeline(config: GraConfig | None = None) -> smallagents.GraphPipeline:
-    """The job pipeline of ``config``: the graph, its records and the de-duplication hooks."""
-    config = config or GraConfig()
-    deduplicator = PairDeduplicator(config.dedupe_threshold, few_shot_pairs())
-    return smallagents.GraphPipeline(
-        build_graph(config),
-        to_records=to_records,
-        seeds=deduplicator.seeds,
-        start=deduplicator.start,
-        finish_unit=deduplicator.finish_unit,
-        settings=asdict(config),
-    )
+class GraPipeline(smallagents.GraphPipeline):
+    """A gra job pipeline; :meth:`configure` makes one with a job's own settings."""
+
+    def __init__(self, config: GraConfig, *, curate: bool = False) -> None:
+        self.config = config
+        self.curate = curate
+        if curate:  # the input is the data itself: compare with nothing but kept pairs
+            deduplicator = PairDeduplicator(config.dedupe_threshold)
+            seeds = None
+        else:
+            deduplicator = PairDeduplicator(config.dedupe_threshold, few_shot_pairs())
+            seeds = deduplicator.seeds
+        super().__init__(
+            build_graph(config, curate=curate),
+            to_records=curated_records if curate else to_records,
+            seeds=seeds,
+            start=deduplicator.start,
+            finish_unit=deduplicator.finish_unit,
+            settings=asdict(config),
+        )
+
+    def configure(
+        self,
+        file: Mapping[str, Any] | None = None,
+        command_line: Mapping[str, Any] | None = None,
+        *,
+        where: str = "smallagents.toml",
+    ) -> "GraPipeline":
+        """This pipeline with a job's settings: ``file`` (the ``[pipelines.NAME]`` table),
+        then the ``SMALLAGENTS_GRA_*`` variables, then ``command_line`` (``--set``)."""
+        config = configure(file, command_line, where=f"[pipelines.{self.name}] in {where}")
+        return self if config == self.config else GraPipeline(config, curate=self.curate)
+
+
+def build_pipeline(config: GraConfig | None = None) -> GraPipeline:
+    """The ``gra`` job pipeline of ``config``: the graph, its records and the de-duplication."""
+    return GraPipeline(config or GraConfig())
+
+
+def build_curate_pipeline(config: GraConfig | None = None) -> GraPipeline:
+    """The ``gra-curate`` job pipeline of ``config``: existing pairs checked, reviewed,
+    adjudicated (and, with ``refine``, rewritten once), de-duplicated among the kept ones."""
+    return GraPipeline(config or GraConfig(), curate=True)
 
 
 CONFIG = config_from_env()
@@ -541,3 +987,7 @@ pipeline = build_pipeline(CONFIG)
 """What ``smallagents run gra`` runs."""
 graph = pipeline.graph
 """The graph, for ``smallagents graphs`` and ``smallagents graph show gra``."""
+curate_pipeline = build_curate_pipeline(CONFIG)
+"""What ``smallagents run gra-curate`` runs."""
+curate_graph = curate_pipeline.graph
+"""The curation graph, for ``smallagents graph show gra-curate``."""

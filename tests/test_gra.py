@@ -212,7 +212,7 @@ def only(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 RECORD_KEYS = {
     "id", "instruction", "response", "reviews", "verdict", "adjudicated", "escalated",
-    "seed_id", "models", "disagreement", "rationale", "refined",
+    "seed_id", "models", "disagreement", "rationale", "refined", "checks",
 }  # fmt: skip
 
 
@@ -224,7 +224,9 @@ def test_mermaid_and_schemas(gra: ModuleType) -> None:
     chart = app_.mermaid()
     for line in (
         "__start__ --> generate;",
-        "generate --> review_1;",
+        "generate --> screen;",
+        "screen -.-> review_1;",  # only when the free checks pass
+        "screen -.-> __end__;",
         "review_1 --> review_2;",
         "review_2 --> tally;",
         "tally -.-> adjudicate;",  # only on a disagreement
@@ -237,7 +239,7 @@ def test_mermaid_and_schemas(gra: ModuleType) -> None:
     assert schema["required"] == ["instruction"]
     assert set(schema["properties"]) == {"instruction", "response", "domain"}
     assert set(app_.output_schema()["properties"]) == {
-        "pair", "reviews", "decision", "disagreement", "round"
+        "pair", "reviews", "decision", "disagreement", "round", "checks"
     }  # fmt: skip
 
 
@@ -436,7 +438,7 @@ def test_configuration_from_the_environment(gra: ModuleType) -> None:
         refine=True,
     )
     assert gra.build_graph(config).nodes == [
-        "generate", "review_1", "review_2", "review_3", "tally", "adjudicate", "refine"
+        "generate", "screen", "review_1", "review_2", "review_3", "tally", "adjudicate", "refine"
     ]  # fmt: skip
 
 
@@ -576,12 +578,26 @@ def test_duplicates_across_units_and_after_a_resume(gra: ModuleType, tmp_path: P
     assert report["rates"]["duplicates_removed"] == 3
 
 
+NEW_QUESTIONS = dict(
+    zip(
+        SEED_TEXTS,
+        [
+            "Which roses need the most sun?",
+            "What tools do I need to prune apple trees?",
+            "How long does compost take to be ready?",
+            "Should garlic cloves be peeled first?",
+        ],
+        strict=True,
+    )
+)
+
+
 def test_the_report_counts_adjudications(gra: ModuleType, tmp_path: Path) -> None:
     seeds = [{"id": f"s{i}", "instruction": text} for i, text in enumerate(SEED_TEXTS, 1)]
 
     def generate(text: str) -> dict[str, str]:
         seed_instruction = text.split("Instruction: ", 1)[1].split("\n", 1)[0]
-        return {"instruction": f"Tell me: {seed_instruction}", "response": "A distinct answer."}
+        return {"instruction": NEW_QUESTIONS[seed_instruction], "response": "A distinct answer."}
 
     def gemma_review(text: str) -> dict[str, Any]:
         # Gemma disagrees on the seeds about plants' care (s1, s2, s4), not on compost.
@@ -642,7 +658,9 @@ def check_job_files(output: Path, seeds: list[dict[str, Any]]) -> list[dict[str,
             assert set(record) >= RECORD_KEYS
             assert record["verdict"] == "reject" or "duplicate" in record["reason"]
     for record in records:
-        if "reviews" in record:
+        if record.get("checks"):  # failed a free check: rejected before any review
+            assert record["reviews"] == [] and record["reason"].startswith("free check: ")
+        elif "reviews" in record:
             assert len(record["reviews"]) == 2
             assert all(1 <= r["score"] <= 10 for r in record["reviews"] if "score" in r)
             assert record["adjudicated"] is (record["disagreement"] is not None)
@@ -663,10 +681,13 @@ def test_a_real_job_with_both_embedded_models(
     decided = [r for r in records if "models" in r]
     assert decided, records
     for record in decided:
-        assert record["models"]["gra_reviewer_1"] == "default"
-        assert record["models"]["gra_reviewer_2"] == "gemma-270m"
         assert record["models"]["gra_generator"] == "default"
         assert record["escalated"] is False
+        if record["checks"]:  # rejected by a free check: nobody reviewed it
+            assert set(record["models"]) == {"gra_generator"}
+            continue
+        assert record["models"]["gra_reviewer_1"] == "default"
+        assert record["models"]["gra_reviewer_2"] == "gemma-270m"
     assert report["units"] == {"total": 2, "done": 2}
     assert report["records"]["accepted"] + report["records"]["rejected"] == 2
     assert report["rates"]["schema_validity"] > 0.5
@@ -693,3 +714,261 @@ def test_the_readme_quick_start_job(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     report = json.loads(report_path.read_text())
     assert report["pipeline"] == "gra" and report["units"] == {"total": 2, "done": 2}
     assert report["rates"]["adjudication"] is not None
+
+
+# --- free checks ------------------------------------------------------------------------------
+
+JUDGE_PAIRS = ROOT / "examples" / "judge_pairs.jsonl"
+STRUCTURAL = ("statement", "truncated", "repetitive", "restates_question")
+
+
+def test_free_checks_on_the_labeled_pairs(gra: ModuleType) -> None:
+    caught: dict[str, list[bool]] = {}
+    for pair in lines(JUDGE_PAIRS):
+        failed = gra.free_checks(pair["instruction"], pair["response"])
+        caught.setdefault(pair["kind"], []).append(bool(failed))
+        if pair["kind"] == "good":
+            assert failed == [], pair  # a check that costs a good pair is worse than none
+    for kind in ("statement", "repetitive", "restates_question"):
+        assert all(caught[kind]), kind
+    assert sum(caught["truncated"]) >= 8  # a cut in the middle of a word is not seen
+    # Wrong facts and off-topic answers need a model: the free checks pass them.
+    assert not any(caught["wrong_answer"]) and not any(caught["off_topic"])
+
+
+@pytest.mark.parametrize(
+    ("instruction", "response", "check"),
+    [
+        ("Paris is the capital of France.", "Yes.", "not_a_request"),
+        ("How do I boil rice?", "Boil it in water. Boil it in water.", "repetitive"),
+        ("How do I boil rice?", "Boil it boil it boil it boil it.", "repetitive"),
+        ("How do I boil rice?", "Put the rice in a pot with", "truncated"),
+        ("How do I boil rice?", "Use this: (one cup of rice", "truncated"),
+        ("How do I boil rice?", "How do I boil rice?", "restates_question"),
+        ("How do I boil rice?", "You ask how do I boil rice. Good question.", "restates_question"),
+        ("What soil do roses like?", "Rich, well-drained soil.", "copies_seed"),
+    ],
+)  # fmt: skip
+def test_each_free_check(gra: ModuleType, instruction: str, response: str, check: str) -> None:
+    seed = {"instruction": "What soil do roses like?", "response": "Loam."}
+    failed = gra.free_checks(instruction, response, seed=seed)
+    assert [name for name, _ in failed] == [check]
+
+
+@pytest.mark.parametrize(
+    ("instruction", "response"),
+    [
+        ("Give me a tip for learning a new language.", "Practise ten minutes a day."),
+        ("I want to learn to bake bread", "Start with a simple white loaf."),
+        ("Explain photosynthesis to a child", "Plants make food from light, water and air"),
+        ("Sort [3, 1, 2] in Python", "sorted([3, 1, 2]) returns [1, 2, 3]"),
+        ("Is Paris in France?", "Yes, Paris is in France."),
+    ],
+)
+def test_free_checks_pass_ordinary_pairs(gra: ModuleType, instruction: str, response: str) -> None:
+    assert gra.free_checks(instruction, response) == []
+
+
+def test_a_response_at_the_length_limit_without_an_end_is_cut_off(gra: ModuleType) -> None:
+    long = "word " * 70
+    assert gra.truncation(long.strip(), limit=320) is not None
+    assert gra.truncation(long.strip() + ".", limit=320) is None
+    assert gra.RESPONSE_LIMIT == 320  # the Generator's schema
+
+
+def test_a_draft_that_fails_a_free_check_costs_no_review(gra: ModuleType) -> None:
+    statement = {"instruction": "Roses like the sun.", "response": "They do, six hours a day."}
+    models = scripted_models(generated=statement)
+    result = run_one(gra.build_pipeline(), models)
+    reject = only(result.rejects)
+    assert reject["checks"] == ["not_a_request"] and reject["reviews"] == []
+    assert reject["reason"] == "free check: the instruction is a statement, not a request"
+    assert [r.role for r in result.records] == ["gra_generator"]  # no reviewer ran
+    # The check can be turned off: then the reviewers judge it.
+    others = tuple(check for check in gra.CHECKS if check != "not_a_request")
+    result = run_one(gra.build_pipeline(gra.GraConfig(checks=others)), models)
+    assert only(result.outputs)["checks"] == []
+
+
+def test_refinement_fixes_a_draft_that_failed_a_check(gra: ModuleType) -> None:
+    models = scripted_models(
+        generated={"instruction": "How do I water roses?", "response": "Water the roots with"},
+        refined=REFINED,
+    )
+    result = run_one(gra.build_pipeline(gra.GraConfig(refine=True)), models)
+    record = only(result.outputs)
+    assert record["refined"] is True and record["response"] == REFINED["response"]
+    refine_prompt = next(
+        request(call.prompt)
+        for call in models["default"].calls
+        if request(call.prompt).endswith("Improved example:")
+    )
+    assert "the response looks cut off (it ends on 'with')" in refine_prompt
+
+
+# --- combining reviewers ----------------------------------------------------------------------
+
+
+def test_weights_and_shares_decide_without_the_adjudicator(gra: ModuleType) -> None:
+    split = (review(8, True), review(2, False))
+    models = scripted_models(reviews=split, decision=adjudication("reject"))
+    assert only(run_one(gra.build_pipeline(), models).rejects)["adjudicated"] is True
+    # Reviewer 2 measured unreliable: weight 0 keeps its review out of the decision.
+    config = gra.GraConfig(reviewer_weights=(1.0, 0.0))
+    record = only(run_one(gra.build_pipeline(config), models).outputs)
+    assert record["adjudicated"] is False and record["verdict"] == "accept"
+    assert [r["score"] for r in record["reviews"]] == [8, 2]  # both reviews are kept
+    # Weights 3:1 and an accept share of 0.75: reviewer 1 alone carries it.
+    config = gra.GraConfig(reviewer_weights=(3.0, 1.0), accept_share=0.75, spread_threshold=10)
+    assert only(run_one(gra.build_pipeline(config), models).outputs)["adjudicated"] is False
+    # The other way round, with a reject share of 0.25, reviewer 2 alone rejects it.
+    config = gra.GraConfig(reviewer_weights=(1.0, 3.0), reject_share=0.25, spread_threshold=10)
+    reject = only(run_one(gra.build_pipeline(config), models).rejects)
+    assert reject["adjudicated"] is False and reject["reason"].startswith("the reviewers rejected")
+
+
+def test_per_reviewer_thresholds(gra: ModuleType) -> None:
+    models = scripted_models(reviews=(review(7, True), review(7, True)))
+    assert only(run_one(gra.build_pipeline(), models).outputs)["adjudicated"] is False
+    config = gra.GraConfig(reviewer_thresholds=(6, 8))  # reviewer 2's 7 is not enough
+    models = scripted_models(
+        reviews=(review(7, True), review(7, True)), decision=adjudication("accept")
+    )
+    record = only(run_one(gra.build_pipeline(config), models).outputs)
+    assert record["disagreement"] == "the reviewers split on accepting it"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"reviewer_weights": (0.0, 0.0)}, "one of them above 0"),
+        ({"accept_share": 0.5, "reject_share": 0.5}, "reject_share < accept_share"),
+        ({"reviewer_thresholds": (11,)}, "reviewer_thresholds must be 1 to 10"),
+        ({"checks": ("spelling",)}, "checks must be among"),
+    ],
+)
+def test_bad_combination_settings(gra: ModuleType, values: dict[str, Any], message: str) -> None:
+    with pytest.raises(smallagents.UsageError, match=message):
+        gra.GraConfig(**values)
+
+
+# --- settings: file, environment, command line -------------------------------------------------
+
+
+def test_settings_file_then_environment_then_command_line(gra: ModuleType) -> None:
+    file = {"reviewers": 3, "refine": True, "reviewer_weights": [1, 0.5], "accept_threshold": 7}
+    environ = {"SMALLAGENTS_GRA_ACCEPT_THRESHOLD": "8", "SMALLAGENTS_GRA_REVIEWERS": "4"}
+    config = gra.configure(file, {"reviewers": "5"}, environ=environ)
+    assert config.reviewers == 5  # the command line wins
+    assert config.accept_threshold == 8  # the environment overrides the file
+    assert config.refine is True and config.reviewer_weights == (1.0, 0.5)
+    assert gra.configure({}, {}, environ={}) == gra.GraConfig()
+
+
+@pytest.mark.parametrize(
+    ("file", "message"),
+    [
+        ({"reviewerz": 2}, "unknown gra setting 'reviewerz'"),
+        ({"reviewers": "two"}, "reviewers = 'two' does not parse"),
+        ({"refine": "maybe"}, "refine = 'maybe' does not parse"),
+        ({"reviewers": True}, "reviewers = True does not parse"),
+        ({"reviewer_models": 3}, "reviewer_models = 3 does not parse"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(gra: ModuleType, file: dict, message: str) -> None:
+    with pytest.raises(smallagents.UsageError, match=message) as caught:
+        gra.configure(file, environ={})
+    text = str(caught.value)
+    assert "[pipelines.gra] in smallagents.toml" in text and "Fix:" in text and "\n" not in text
+
+
+def test_configure_builds_a_pipeline_with_the_settings(gra: ModuleType) -> None:
+    configured = gra.pipeline.configure({"reviewers": 3}, {"refine": "on"})
+    assert configured.settings["reviewers"] == 3 and configured.settings["refine"] is True
+    assert "review_3" in configured.graph.nodes and "refine" in configured.graph.nodes
+    assert gra.pipeline.configure({}, {}) is gra.pipeline  # nothing new: the same object
+    curate = gra.curate_pipeline.configure({"checks": []})
+    assert curate.name == "gra-curate" and curate.settings["checks"] == ()
+
+
+# --- curation -------------------------------------------------------------------------------
+
+EXISTING = [
+    {"id": "p1", "instruction": "How do I keep basil fresh?", "response": "Stand it in water.",
+     "source": "my notes"},
+    {"id": "p2", "instruction": "Basil is a herb.", "response": "Yes."},
+    {"id": "p3", "instruction": "How do I keep basil fresh?", "response": "Stand it in water!"},
+    {"id": "p4", "instruction": "What is compost?", "response": "Rotted plant matter."},
+]  # fmt: skip
+
+
+def test_the_curation_graph(gra: ModuleType) -> None:
+    chart = gra.curate_graph.compile().mermaid()
+    assert "__start__ --> screen;" in chart and "generate" not in chart
+    assert gra.curate_pipeline.required_fields() == ("instruction", "response")
+    assert find_pipeline("gra-curate", [], []) is gra.curate_pipeline
+
+
+def test_curation_keeps_rejects_and_dedupes_existing_pairs(gra: ModuleType, tmp_path: Path) -> None:
+    def smol_review(text: str) -> dict[str, Any]:
+        return review(2, False) if "compost" in text else review(8, True)
+
+    models = scripted_models(
+        reviews=(smol_review, review(8, True)), decision=adjudication("reject")
+    )
+    options = JobOptions(
+        input=str(write_seeds(tmp_path / "mine.jsonl", EXISTING)),
+        output=tmp_path / "curated.jsonl",
+    )
+    report = run_job(Scripted(gra.build_curate_pipeline(), models), options)
+    kept = lines(tmp_path / "curated.jsonl")
+    assert [r["id"] for r in kept] == ["p1"]
+    assert kept[0]["source"] == "my notes"  # the input's own fields stay
+    assert kept[0]["response"] == "Stand it in water." and "original" not in kept[0]
+    rejects = {r["id"]: r for r in lines(tmp_path / "curated.rejects.jsonl")}
+    assert rejects["p2"]["reason"].startswith("free check: the instruction is a statement")
+    assert rejects["p3"]["reason"] == "duplicate instruction of record p1"
+    assert rejects["p4"]["reason"] == "the adjudicator rejected it"
+    assert report["records"] == {"accepted": 1, "rejected": 3}
+    # Resumed, nothing runs again; a new pair that repeats a kept one is still a duplicate.
+    again = run_job(Scripted(gra.build_curate_pipeline(), models), options)
+    assert again["units"] == {"total": 4, "done": 4} and lines(tmp_path / "curated.jsonl") == kept
+
+
+def test_curation_revises_and_keeps_the_original(gra: ModuleType) -> None:
+    models = scripted_models(
+        reviews=(review(8, True), review(2, False)), decision=adjudication("revise", REVISED)
+    )
+    pair = {"id": "p9", "instruction": "How do I keep cut flowers fresh?", "response": "Sun."}
+    record = only(run_one(gra.build_curate_pipeline(), models, pair).outputs)
+    assert record["verdict"] == "revise" and record["response"] == REVISED["response"]
+    assert record["original"] == {"instruction": pair["instruction"], "response": "Sun."}
+    assert "draft" not in record
+    roles = [r.role for r in run_one(gra.build_curate_pipeline(), models, pair).records]
+    assert "gra_generator" not in roles and roles[0] == "gra_reviewer_1"
+
+
+def test_a_real_curation_job(
+    gra: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two labeled pairs through the real models: a statement (free reject) and a good pair."""
+    monkeypatch.setenv("SMALLAGENTS_THREADS", "1")
+    chosen = {p["id"]: p for p in lines(JUDGE_PAIRS) if p["id"] in ("g020-bad", "g003-good")}
+    data = [{k: chosen[i][k] for k in ("id", "instruction", "response")} for i in sorted(chosen)]
+    result = runner.invoke(
+        app,
+        [
+            "run", "gra-curate", "--input", str(write_seeds(tmp_path / "in.jsonl", data)),
+            "--output", str(tmp_path / "out.jsonl"), "--quiet", "--workers", "1",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    records = {
+        r["id"]: r for r in lines(tmp_path / "out.jsonl") + lines(tmp_path / "out.rejects.jsonl")
+    }
+    assert set(records) == {"g003-good", "g020-bad"}
+    assert records["g020-bad"]["checks"] == ["not_a_request"]
+    assert "gra_reviewer_1" not in records["g020-bad"]["models"]
+    judged = records["g003-good"]
+    assert len(judged["reviews"]) == 2 and judged["models"]["gra_reviewer_2"] == "gemma-270m"
+    assert judged["instruction"] == "What is the capital of Australia?"
