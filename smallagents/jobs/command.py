@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,29 +11,44 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from smallagents.errors import UsageError
-from smallagents.jobs.config import JobConfig, load_config
+from smallagents.evaluation.pipeline import EvalPipeline, EvalSpec
+from smallagents.jobs.config import RUN_DEFAULTS, JobConfig, RunSettings, load_config
 from smallagents.jobs.executors import Executor
 from smallagents.jobs.pipelines import GraphPipeline, Pipeline, RolePipeline
 from smallagents.jobs.progress import choose_view
-from smallagents.jobs.runner import JobOptions, dumps, run_job
+from smallagents.jobs.runner import (
+    JobOptions,
+    all_unreachable,
+    dumps,
+    run_job,
+    unreachable_error,
+)
 from smallagents.jobs.state import replaced_whole
 from smallagents.run import RoleSettings
 from smallagents.tools import TOOL_NAME
 
 
-def find_pipeline(name: str, roles: list[str], graphs: list[str]) -> Pipeline:
-    """A pipeline by name: an explicit pipeline object, a graph, then a role."""
+def find_pipeline(
+    name: str, roles: list[str], graphs: list[str], evaluation: EvalSpec | None = None
+) -> Pipeline:
+    """A pipeline by name: an explicit pipeline object, a graph, then a role.
+
+    With ``evaluation`` (``smallagents eval``) it is scored against each labeled
+    record's expected answer.
+    """
     from smallagents import registry
 
-    found = registry.find_pipeline(name, roles=roles, graphs=graphs)
-    if found is not None:  # a pipeline object that a content file exposes
-        return found
-    known_graphs = {**registry.builtin_graphs(), **registry.load_graphs(*graphs)}
-    if name in known_graphs:
-        return GraphPipeline(known_graphs[name])
-    return RolePipeline(registry.find_role(name, *roles))
+    found: Pipeline | None = registry.find_pipeline(name, roles=roles, graphs=graphs)
+    if found is None:  # not a pipeline object that a content file exposes
+        known_graphs = {**registry.builtin_graphs(), **registry.load_graphs(*graphs)}
+        if name in known_graphs:
+            found = GraphPipeline(known_graphs[name])
+        else:
+            found = RolePipeline(registry.find_role(name, *roles))
+    return found if evaluation is None else EvalPipeline(found, evaluation)
 
 
 def _parse_models(pairs: list[str]) -> dict[str, RoleSettings]:
@@ -73,7 +89,9 @@ def run_command(
     state: Annotated[
         Path | None, typer.Option(help="Job state (default: OUTPUT.state.sqlite).")
     ] = None,
-    samples_per_seed: Annotated[int, typer.Option(min=1, help="Samples per input record.")] = 1,
+    samples_per_seed: Annotated[
+        int | None, typer.Option(min=1, help="Samples per input record (default 1).")
+    ] = None,
     limit: Annotated[
         int | None, typer.Option(min=1, help="Only the first N input records.")
     ] = None,
@@ -91,6 +109,10 @@ def run_command(
     fresh: Annotated[
         bool, typer.Option(help="Start over, discarding the state and output.")
     ] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(help="Run again the records rejected because a model was unreachable."),
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
     report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     roles: Annotated[list[str], typer.Option(help="Extra roles: module, file or folder.")] = [],  # noqa: B006
@@ -106,45 +128,59 @@ def run_command(
         str | None,
         typer.Option(help="Ray cluster HOST:PORT or auto (default: a private local Ray)."),
     ] = None,
+    evaluation: EvalSpec | None = None,
 ) -> dict[str, Any]:
     """Run a graph or role over a dataset; resumes exactly where a killed run stopped."""
     job_config: JobConfig = load_config(config)
-    run_settings = job_config.run
-    chosen_error = on_error or run_settings.get("on_error", "stop")
-    if chosen_error not in ("skip", "stop"):
+    given = RunSettings(
+        fallback=fallback,
+        votes=votes,
+        workers=workers,
+        seed=seed,
+        samples_per_seed=samples_per_seed,
+        on_error=on_error,
+    )
+    # The one merge: an option given here, else the file's [run], else the default.
+    chosen = given.over(job_config.run).over(RUN_DEFAULTS)
+    if chosen.on_error not in ("skip", "stop"):
         raise UsageError(
-            f"--on-error {chosen_error!r} is not skip or stop.", fix="pass --on-error skip or stop."
+            f"--on-error {chosen.on_error!r} is not skip or stop.",
+            fix="pass --on-error skip or stop.",
         )
-    pipeline = find_pipeline(name, roles, graphs)
-    asked_workers = workers or run_settings.get("workers")  # None: the executor decides
+    pipeline = find_pipeline(name, roles, graphs, evaluation)
+    cli_models = _parse_models(model)
+    _check_role_names(pipeline, cli_models)
     chosen_executor = _choose_executor(
-        executor, address, name, roles, graphs, int(asked_workers) if asked_workers else None
+        executor, address, name, roles, graphs, chosen.workers, evaluation
     )
-    per_role = {**job_config.roles, **_parse_models(model)}
-    defaults = RoleSettings(
-        model=job_config.defaults.model,
-        fallback=fallback or job_config.defaults.fallback,
-        votes=votes or job_config.defaults.votes,
-    )
+    per_role = {**job_config.roles, **cli_models}
+    defaults = RoleSettings(model=chosen.model, fallback=chosen.fallback, votes=chosen.votes)
     settings = {
         "roles": {name: vars(s) for name, s in sorted(per_role.items())},
         "defaults": vars(defaults),
         "aliases": job_config.aliases,
+        "run": chosen.fingerprinted(),
+        "escalation": vars(job_config.budget),
     }
     options = JobOptions(
         input=input,
         output=output,
         rejects=rejects,
         state=state,
-        samples_per_seed=samples_per_seed or int(run_settings.get("samples_per_seed", 1)),
+        samples_per_seed=int(chosen.samples_per_seed or 1),
         limit=limit,
-        seed=seed if seed is not None else int(run_settings.get("seed", 0)),
-        workers=int(asked_workers or os.cpu_count() or 1),
-        on_error=chosen_error,  # type: ignore[arg-type]
+        seed=int(chosen.seed or 0),
+        workers=int(chosen.workers or os.cpu_count() or 1),
+        on_error=chosen.on_error,  # type: ignore[arg-type]
         fresh=fresh,
         settings=settings,
         allowed_tools=tuple(_tool_names(allow_tool)),
+        retry_failed=retry_failed,
     )
+    reads = {"--config": config} if config is not None else {}
+    for source in [*roles, *graphs]:
+        if Path(source).is_file():
+            reads[f"the --roles/--graphs file {source}"] = Path(source)
     result = run_job(
         pipeline,
         options,
@@ -155,12 +191,56 @@ def run_command(
         settings=per_role,
         defaults=defaults,
         aliases=job_config.aliases,
+        reads=reads,
+        writes={"--report": report} if report is not None else {},
     )
     if report is not None:
         _write_report(report, dumps(result) + "\n")
     if not quiet:
         _print_summary(result)
+    if all_unreachable(result):
+        raise unreachable_error(result)
     return result
+
+
+def pipeline_role_names(pipeline: Any) -> set[str] | None:
+    """The names of the roles a pipeline runs, where it says (``None``: it does not)."""
+    named = getattr(pipeline, "role_names", None)
+    if callable(named):
+        return set(named())
+    role = getattr(pipeline, "role", None)
+    if role is not None and hasattr(role, "spec"):
+        return {role.name}
+    graph = getattr(pipeline, "graph", None)
+    found = getattr(graph, "roles", None)
+    if isinstance(found, dict) and found:
+        return {item.name for item in found.values()}
+    inner = getattr(pipeline, "inner", None)  # a wrapper (testing.WithModels, evaluation)
+    return pipeline_role_names(inner) if inner is not None else None
+
+
+def _check_role_names(pipeline: Pipeline, models: dict[str, RoleSettings]) -> None:
+    """A --model for a role the pipeline does not run would be silently ignored: refuse it."""
+    known = pipeline_role_names(pipeline)
+    if known is None:
+        return
+    unknown = sorted(set(models) - known)
+    if unknown:
+        raise UsageError(
+            f"--model {unknown[0]}=... names no role of {pipeline.name} "
+            f"(its roles: {', '.join(sorted(known))}).",
+            fix=f"write --model ROLE=SPEC with one of {', '.join(sorted(known))}.",
+        )
+
+
+# `evaluation` is how `smallagents eval` runs its job; it is no option of `run`.
+run_command.__signature__ = inspect.signature(run_command, eval_str=True).replace(  # type: ignore[attr-defined]
+    parameters=[
+        parameter
+        for parameter in inspect.signature(run_command, eval_str=True).parameters.values()
+        if parameter.name != "evaluation"
+    ]
+)
 
 
 def _write_report(path: Path, text: str) -> None:
@@ -183,6 +263,7 @@ def _choose_executor(
     roles: list[str],
     graphs: list[str],
     workers: int | None,
+    evaluation: EvalSpec | None = None,
 ) -> Executor | None:
     if kind == "local":
         if address is not None:
@@ -194,7 +275,11 @@ def _choose_executor(
 
     # Actors rebuild the pipeline themselves, in another working directory.
     factory = functools.partial(
-        find_pipeline, name, [_absolute(r) for r in roles], [_absolute(g) for g in graphs]
+        find_pipeline,
+        name,
+        [_absolute(r) for r in roles],
+        [_absolute(g) for g in graphs],
+        evaluation,
     )
     return RayExecutor(factory, address=address, actors=workers)
 
@@ -208,8 +293,11 @@ def _absolute(source: str) -> str:
 def _print_summary(result: dict[str, Any]) -> None:
     console = Console(stderr=True)
     rates = result["rates"]
+    # Names come from users' files: printed as text, never read as rich markup.
     table = Table(
-        title=f"{result['pipeline']}: {result['units']['done']}/{result['units']['total']} units"
+        title=Text(
+            f"{result['pipeline']}: {result['units']['done']}/{result['units']['total']} units"
+        )
     )
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -236,5 +324,5 @@ def _print_summary(result: dict[str, Any]) -> None:
         table.add_row(label, shown)
     for role, figures in result["roles"].items():
         p50 = figures["p50_seconds"]
-        table.add_row(f"{role} p50 s", "-" if p50 is None else f"{p50:.3f}")
+        table.add_row(Text(f"{role} p50 s"), "-" if p50 is None else f"{p50:.3f}")
     console.print(table)

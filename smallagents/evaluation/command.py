@@ -1,0 +1,221 @@
+"""``smallagents eval NAME --input labeled.jsonl``: how often a role or pipeline is right.
+
+An evaluation is a job (``smallagents run``'s runner: workers, Ray, exactly-once
+resume) over a labeled set, followed by a report computed from the job's files.
+With ``--large SPEC`` a second job answers the same records with every role on
+the large model, and the report gives, for each confidence signal, the threshold
+that reaches the target accuracy with the fewest escalations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from smallagents.errors import UsageError
+from smallagents.evaluation.metrics import BUILTIN
+from smallagents.evaluation.pipeline import EXPECTED_FIELD, SPLIT_FIELD, EvalSpec
+from smallagents.evaluation.report import build_eval_report, read_eval_blocks, summary_rows
+from smallagents.jobs.state import replaced_whole
+
+
+def read_labeled(
+    path: Path, *, expected_field: str, splits: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The labeled records (JSONL or a JSON array), each with an id, of the chosen splits."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(
+            f"Labeled input {path} does not exist.", fix="check the --input path."
+        ) from None
+    except UnicodeDecodeError:
+        raise UsageError(f"Labeled input {path} is not UTF-8.", fix="save it as UTF-8.") from None
+    records: list[Any]
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith("["):
+            records = json.loads(text)
+        else:
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise UsageError(
+            f"Labeled input {path} is not JSONL or a JSON array ({error}).",
+            fix="write one JSON object per line, each with its expected answer.",
+        ) from None
+    chosen: list[dict[str, Any]] = []
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise UsageError(
+                f"Labeled record {number} of {path} is not a JSON object.",
+                fix="write one JSON object per record.",
+            )
+        if expected_field not in record:
+            raise UsageError(
+                f"Labeled record {number} of {path} has no {expected_field!r} field.",
+                fix=f"give every record its expected answer in {expected_field!r}, "
+                "or name the field with --expected-field.",
+            )
+        if splits and str(record.get(SPLIT_FIELD)) not in splits:
+            continue
+        chosen.append({"id": record.get("id", f"record-{number}"), **record})
+    if not chosen:
+        raise UsageError(
+            f"{path} holds no labeled records{' of split ' + ','.join(splits) if splits else ''}.",
+            fix="check --input and --split.",
+        )
+    ids = [str(r["id"]) for r in chosen]
+    if len(set(ids)) != len(ids):
+        duplicate = next(i for i in ids if ids.count(i) > 1)
+        raise UsageError(
+            f"Labeled records share the id {duplicate!r}.", fix="give every record its own id."
+        )
+    return chosen
+
+
+def _write_if_changed(path: Path, records: list[dict[str, Any]]) -> None:
+    # The job's input: rewritten only when the labeled set changed, so a resumed
+    # evaluation reads the very file it started on.
+    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    with replaced_whole(path) as partial:
+        partial.write_text(text, encoding="utf-8")
+
+
+def _rejects_of(output: Path) -> Path:
+    return output.with_name(output.stem + ".rejects.jsonl")  # the job's default
+
+
+def _roles_of(units: dict[str, dict[str, Any]]) -> list[str]:
+    return sorted({r["role"] for u in units.values() for r in u["eval"].get("roles") or []})
+
+
+def eval_command(
+    name: Annotated[str, typer.Argument(help="A role, graph or pipeline (as for `run`).")],
+    input: Annotated[
+        Path, typer.Option("--input", "-i", help="Labeled records: JSONL or a JSON array.")
+    ],
+    metric: Annotated[
+        str, typer.Option(help=f"{', '.join(BUILTIN)}, or module:function.")
+    ] = "exact",
+    field: Annotated[
+        list[str], typer.Option(help="Answer field the metric looks at; repeatable.")
+    ] = [],  # noqa: B006
+    tolerance: Annotated[float, typer.Option(help="Absolute tolerance of numeric.")] = 1e-6,
+    score_field: Annotated[
+        str | None, typer.Option(help="Numeric answer field ranked by AUROC (judges).")
+    ] = None,
+    expected_field: Annotated[
+        str, typer.Option(help="The labeled records' expected-answer field.")
+    ] = EXPECTED_FIELD,
+    split: Annotated[
+        list[str], typer.Option(help="Only records of this split (e.g. test); repeatable.")
+    ] = [],  # noqa: B006
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Scored answers (default: NAME.eval.jsonl in this folder)."),
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    large: Annotated[
+        str | None,
+        typer.Option(help="Also answer every record with this model, for routing curves."),
+    ] = None,
+    target: Annotated[
+        float | None,
+        typer.Option(help="Accuracy a routing threshold must reach (default: --large's)."),
+    ] = None,
+    model: Annotated[list[str], typer.Option(help="ROLE=SPEC, repeatable.")] = [],  # noqa: B006
+    fallback: Annotated[str | None, typer.Option(help="Escalation model for every role.")] = None,
+    votes: Annotated[
+        int | None, typer.Option(min=1, help="k of first-to-ahead-by-k for every role.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="smallagents.toml.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Records run concurrently.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N records.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Job seed (default 0).")] = None,
+    fresh: Annotated[bool, typer.Option(help="Start over, discarding earlier answers.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+    roles: Annotated[list[str], typer.Option(help="Extra roles: module, file or folder.")] = [],  # noqa: B006
+    graphs: Annotated[list[str], typer.Option(help="Extra graphs: module, file or folder.")] = [],  # noqa: B006
+    executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster HOST:PORT.")] = None,
+) -> dict[str, Any]:
+    """Score a role or pipeline on labeled records: accuracy with a 95% interval and more."""
+    from smallagents.jobs.command import run_command
+
+    spec = EvalSpec(
+        metric=metric,
+        fields=tuple(field),
+        tolerance=tolerance,
+        score_field=score_field,
+        expected_field=expected_field,
+        splits=tuple(split),
+    )
+    spec.build()  # an unknown metric fails here, before any work
+    records = read_labeled(input, expected_field=expected_field, splits=spec.splits)
+    output = output or Path(f"{name}.eval.jsonl")
+    labeled_copy = output.with_name(output.name + ".input.jsonl")
+    _write_if_changed(labeled_copy, records)
+
+    def job(out: Path, extra_models: list[str]) -> dict[str, Any]:
+        return run_command(
+            name,
+            input=str(labeled_copy),
+            output=out,
+            model=[*model, *extra_models],
+            fallback=fallback,
+            votes=votes,
+            config=config,
+            workers=workers,
+            limit=limit,
+            seed=seed,
+            fresh=fresh,
+            quiet=quiet,
+            roles=roles,
+            graphs=graphs,
+            executor=executor,
+            address=address,
+            evaluation=spec,
+        )
+
+    small_job = job(output, [])
+    units = read_eval_blocks(output, _rejects_of(output))
+    large_units = None
+    if large is not None:
+        large_output = output.with_name(
+            f"{output.stem}.large-{hashlib.sha256(large.encode()).hexdigest()[:8]}.jsonl"
+        )
+        overrides = [f"{role}={large}" for role in _roles_of(units)]
+        job(large_output, overrides)
+        large_units = read_eval_blocks(large_output, _rejects_of(large_output))
+    result = build_eval_report(
+        units, spec=spec.describe(), large=large_units, target=target, job=small_job
+    )
+    result["name"] = name
+    result["input"] = str(input)
+    result["large_model"] = large
+    if report is not None:
+        text = json.dumps(result, indent=2, sort_keys=True, default=str) + "\n"
+        try:
+            with replaced_whole(report) as partial:
+                partial.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise UsageError(
+                f"Cannot write the report {report}: {error.strerror}.",
+                fix="choose another --report path and rerun: the answers are kept.",
+            ) from None
+    if not quiet:
+        table = Table(title=f"eval {name} on {input.name} ({spec.metric})")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for label, value in summary_rows(result):
+            table.add_row(label, value)
+        Console(stderr=True).print(table)
+    return result
