@@ -1,13 +1,20 @@
 """Jobs on a real local Ray cluster (127.0.0.1, two CPUs): same output as a local run,
 actor deaths survived, a record that kills its actor every time rejected."""
 
+# ruff: noqa: E402 - Ray's authentication settings must be in place before it is imported
+
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
+import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -16,10 +23,22 @@ from pathlib import Path
 
 import pytest
 
-# The cluster below uses token authentication, as Ray sets up by default. A driver
-# that joins a cluster by explicit address uses a token only with
-# RAY_AUTH_MODE=token, which Ray reads when it is imported: set before the import.
-os.environ["RAY_AUTH_MODE"] = "token"
+# The cluster below uses token authentication with a token of its own, made here in
+# a temporary folder: nothing is read from or written to the user's ~/.ray, so the
+# tests pass on a machine whose home folder is empty. The head (`ray start`) and
+# every driver (this process and the `smallagents run` children) find the token
+# through RAY_AUTH_TOKEN_PATH. A driver that joins a cluster by explicit address
+# uses a token only with RAY_AUTH_MODE=token, which Ray reads when it is imported:
+# both are set before the import.
+_TOKEN_FOLDER = Path(tempfile.mkdtemp(prefix="smallagents-ray-token-"))
+_TOKEN_FILE = _TOKEN_FOLDER / "auth_token"
+_TOKEN_FILE.write_text(secrets.token_hex(32))
+_TOKEN_FILE.chmod(0o600)
+_RAY_AUTH = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(_TOKEN_FILE)}
+_SAVED_AUTH = {name: os.environ.get(name) for name in (*_RAY_AUTH, "RAY_AUTH_TOKEN")}
+os.environ.update(_RAY_AUTH)
+os.environ.pop("RAY_AUTH_TOKEN", None)  # it would win over the file
+atexit.register(shutil.rmtree, _TOKEN_FOLDER, True)  # also when no test here runs
 import ray
 from servers import ServerHandle, free_port
 from typer.testing import CliRunner
@@ -66,12 +85,26 @@ crashing = Crashing()
 """
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _ray_auth_for_this_module_only() -> Iterator[None]:
+    """Give the other test modules their environment back, and remove the token."""
+    yield
+    for name, value in _SAVED_AUTH.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    shutil.rmtree(_TOKEN_FOLDER, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Ray head node on 127.0.0.1 with two CPUs, as `ray start` makes one."""
+    """A real Ray head node on 127.0.0.1 with two CPUs, as `ray start` makes one, with
+    token authentication and a token of its own (see the top of this module)."""
     port = free_port()
     temp_dir = tmp_path_factory.mktemp("ray")
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, **_RAY_AUTH, "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_AUTH_TOKEN", None)
     ray_cli = [sys.executable, "-m", "ray.scripts.scripts"]
     start = [
         *ray_cli, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
@@ -79,13 +112,50 @@ def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--object-store-memory=100000000", f"--temp-dir={temp_dir}",
     ]  # fmt: skip
     started = subprocess.run(start, env=env, capture_output=True, text=True, timeout=120)
-    assert started.returncode == 0, started.stderr[-2000:]
     try:
+        assert started.returncode == 0, started.stderr[-2000:]
+        # The head really does check tokens: what the tests below rely on.
+        assert "Token authentication is disabled" not in started.stderr
         yield f"127.0.0.1:{port}"
     finally:
         if ray.is_initialized():
             ray.shutdown()
-        subprocess.run([*ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        _stop_cluster(temp_dir)
+
+
+def _stop_cluster(temp_dir: Path) -> None:
+    """Stop this module's cluster only: the processes that name its temporary folder
+    (GCS, raylet, monitors) and their children (the actors). `ray stop` would stop
+    every Ray cluster of this user on the machine, other test runs' included."""
+    pids = _processes_under(str(temp_dir))
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
+            time.sleep(0.1)
+
+
+def _processes_under(marker: str) -> list[int]:
+    parents: dict[int, int] = {}
+    named: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if marker.encode() in (entry / "cmdline").read_bytes():
+                named.add(int(entry.name))
+            stat = (entry / "stat").read_text()
+            parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    found = set(named)
+    grew = True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in found} - found
+        grew = bool(children)
+        found |= children
+    found.discard(os.getpid())
+    return sorted(found)
 
 
 def _lines(path: Path) -> list[str]:
@@ -319,4 +389,37 @@ def test_an_actor_that_cannot_build_the_pipeline_is_one_line_with_the_fix(
     assert message.startswith("A Ray actor could not build the pipeline: ")
     assert "not-on-this-node.py" in message and "on a cluster, install smallagents" in message
     assert message.count("Fix:") == 1 and "\n" not in message
+    assert _lines(tmp_path / "out.jsonl") == []
+
+
+def test_a_driver_without_the_clusters_token_gets_one_line_naming_the_fix(
+    ray_address: str, tmp_path: Path
+) -> None:
+    """What a user on a fresh machine meets first: RAY_AUTH_MODE=token, no token here."""
+    (tmp_path / "roles.py").write_text(SENTIMENT)
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "a", "text": "hi"}) + "\n")
+    (tmp_path / "home").mkdir()
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+    }
+    env |= {"HOME": str(tmp_path / "home"), "RAY_AUTH_MODE": "token"}
+    ended = subprocess.run(
+        [
+            *(sys.executable, "-m", "smallagents", "run", "sentiment", "--quiet"),
+            *("--roles", str(tmp_path / "roles.py"), "--input", str(tmp_path / "in.jsonl")),
+            *("--output", str(tmp_path / "out.jsonl"), "--executor", "ray"),
+            *("--address", ray_address),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ended.returncode == 2, ended.stderr[-2000:]
+    errors = [line for line in ended.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and "Traceback" not in ended.stderr
+    assert f"Cannot join the Ray cluster at {ray_address}" in errors[0]
+    assert "no authentication token was found" in errors[0]
+    assert "ray get-auth-token" in errors[0] and "RAY_AUTH_TOKEN_PATH" in errors[0]
+    assert not (tmp_path / "home" / ".ray").exists()  # nothing written to a home folder
     assert _lines(tmp_path / "out.jsonl") == []

@@ -228,11 +228,35 @@ def _connect(ray: Any, address: str | None) -> bool:
             logging_level=logging.WARNING,
             runtime_env={"env_vars": env_vars} if env_vars else None,
         )
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-        raise UsageError(
-            f"Cannot join the Ray cluster at {address or 'a new local instance'}: {first_line}",
-            fix="start it (ray start --head) or pass its HOST:PORT with --address; for a "
-            "cluster with token authentication set RAY_AUTH_MODE=token here too.",
-        ) from None
+    except Exception as error:  # Ray raises many kinds; each becomes one line
+        if ray.is_initialized():
+            ray.shutdown()
+        raise _join_error(error, address) from None
     return True
+
+
+# What a driver needs to join a cluster that checks tokens (Ray 2.52 and later).
+_TOKEN_FIX = (
+    "set RAY_AUTH_MODE=token in this shell and give it the cluster's token: on the head "
+    "node `ray get-auth-token` prints it; keep it in ~/.ray/auth_token here, or point "
+    "RAY_AUTH_TOKEN_PATH at a file that holds it (or set RAY_AUTH_TOKEN)"
+)
+
+
+def _join_error(error: Exception, address: str | None) -> UsageError:
+    """Ray's failure to join or start a cluster, as one line that names the fix."""
+    where = address or "a new local instance"
+    text = " ".join(str(error).split())
+    if type(error).__name__ == "AuthenticationError" or "authentication token" in text.lower():
+        # Ray's own message runs on for several sentences: keep its first one.
+        first = text.split(". ")[0].rstrip(".") if text else type(error).__name__
+        return UsageError(f"Cannot join the Ray cluster at {where}: {first}.", fix=_TOKEN_FIX + ".")
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if address is None:
+        fix = "check that Ray can start here (ray start --head works), or pass --address."
+    else:
+        fix = (
+            f"check that the cluster is up at {address} (ray status --address {address}); "
+            f"if its `ray start` said token authentication is enabled, {_TOKEN_FIX}."
+        )
+    return UsageError(f"Cannot join the Ray cluster at {where}: {first_line}", fix=fix)
