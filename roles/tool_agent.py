@@ -204,8 +204,13 @@ class Caller(smallagents.Role):
     name = "caller"
     prompt = "Tools:\n{tool_list}\nResults so far: {results}\nRequest: {query}\nCalls:"
     output = smallagents.calls_schema(EXAMPLE_TOOLS, max_calls=MAX_CALLS)
-    inputs = {"query": str, "tools": list[dict[str, Any]], "history": str}  # noqa: RUF012
-    state_fields = ("tool_list", "results")
+    # A request is text, or chat messages (a BFCL question, system turn and all).
+    inputs = {  # noqa: RUF012
+        "query": str | list[dict[str, str]],
+        "tools": list[dict[str, Any]],
+        "history": str,
+    }
+    state_fields = ("tool_list", "results", "messages")
     system = (
         "You call tools for a user. Choose the tool that fits the request and fill in "
         "its arguments with the values the request gives; leave out optional arguments "
@@ -213,6 +218,11 @@ class Caller(smallagents.Role):
     )
     max_tokens = 200
     max_calls = MAX_CALLS
+    # A model whose chat template shows tools (Qwen2.5) gets them through it, and may
+    # answer with several calls or with none (see prompt_for); False: always this
+    # role's own prompt.
+    native_tools = True
+    native_max_calls = 4
     # One greedy answer by default; with --votes k (k >= 2), at most 6 draws. With the
     # default 4k = 12, benchmarks/function_calling.py --quick drew 7.6 per request on
     # both embedded models and still left 5 of 14 requests undecided.
@@ -290,6 +300,8 @@ class Caller(smallagents.Role):
         """Add the tools (name, description, arguments) and the results text."""
         return {
             **inputs,
+            "query": smallagents.query_text(inputs["query"]),
+            "messages": smallagents.query_messages(inputs["query"]),
             "tool_list": smallagents.describe_tools(inputs["tools"]),
             "results": results_text(inputs["history"]),
         }
@@ -297,6 +309,39 @@ class Caller(smallagents.Role):
     def output_schema_for(self, values: Mapping[str, Any]) -> Any:
         """The calls schema of this request's tools (see the class docstring)."""
         return smallagents.calls_schema(values["tools"], max_calls=self.max_calls)
+
+    def prompt_for(
+        self, model: smallagents.Model, spec: smallagents.RoleSpec, values: Mapping[str, Any]
+    ) -> tuple[smallagents.Prompt, smallagents.CompiledSchema]:
+        """The request in the format ``model`` reads best.
+
+        A model whose chat template shows tools gets the request's messages with
+        the tools handed to its template, no few-shot examples, and an answer
+        constrained to the calls it writes by habit (:func:`smallagents.native_answer`:
+        up to ``native_max_calls``, or a sentence for none). An endpoint gets this
+        role's prompt and the tools in its request, under names its API accepts
+        (:func:`smallagents.endpoint_answer` maps them back). Any other model gets
+        this role's few-shot prompt.
+        """
+        tools = smallagents.as_tools(values["tools"])
+        if self.native_tools and smallagents.renders_tools(model):
+            messages = list(values["messages"])
+            if values["history"].strip():
+                last = messages[-1]
+                messages[-1] = {
+                    "role": last["role"],
+                    "content": f"{last['content']}\n\nResults so far:\n{values['history']}",
+                }
+            answer = smallagents.native_answer(tools, max_calls=self.native_max_calls)
+            return smallagents.ToolPrompt(messages, [t.to_openai() for t in tools]), answer
+        if getattr(model, "sends_tools", False):
+            answer, aliased = smallagents.endpoint_answer(tools, max_calls=self.max_calls)
+            specs = [t.to_openai() for t in aliased]
+            shown = self.values({**values, "tools": specs})
+            prompt, _ = super().prompt_for(model, spec, shown)
+            messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+            return smallagents.ToolPrompt(messages, specs), answer
+        return super().prompt_for(model, spec, values)
 
 
 @smallagents.role(

@@ -8,6 +8,17 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from smallagents.caller import (
+    CallerPipeline,
+    CallsAnswer,
+    ToolPrompt,
+    calls_of,
+    endpoint_answer,
+    native_answer,
+    query_messages,
+    query_text,
+    renders_tools,
+)
 from smallagents.dedupe import Duplicate, NearDuplicateIndex
 from smallagents.errors import (
     CircuitOpenError,
@@ -41,8 +52,8 @@ from smallagents.registry import load_graphs, load_roles
 from smallagents.role import EscalationPolicy, Role, RoleSpec, VotingPolicy, role
 from smallagents.run import EscalationBudget, Price, RoleRecord, Run
 from smallagents.structured import CompiledSchema, compile_schema
+from smallagents.tool_specs import openai_aliases, read_spec
 from smallagents.tools import (
-    CallerPipeline,
     Tool,
     ToolApproval,
     ToolResult,
@@ -63,6 +74,7 @@ __all__ = [
     "END",
     "START",
     "CallerPipeline",
+    "CallsAnswer",
     "CircuitOpenError",
     "CompiledGraph",
     "CompiledSchema",
@@ -104,6 +116,7 @@ __all__ = [
     "ToolApproval",
     "ToolArgumentError",
     "ToolDefinitionError",
+    "ToolPrompt",
     "ToolResult",
     "UnitResult",
     "UsageError",
@@ -111,14 +124,22 @@ __all__ = [
     "__version__",
     "allow_tools",
     "as_tools",
+    "calls_of",
     "calls_schema",
     "compile_schema",
     "current_run",
     "describe_tools",
+    "endpoint_answer",
     "file_tools",
     "load_graphs",
     "load_model",
     "load_roles",
+    "native_answer",
+    "openai_aliases",
+    "query_messages",
+    "query_text",
+    "read_spec",
+    "renders_tools",
     "role",
     "run_calls",
     "tool",

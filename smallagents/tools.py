@@ -10,14 +10,13 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from time import perf_counter
-from typing import TYPE_CHECKING, Annotated, Any, Literal, overload
+from typing import Annotated, Any, Literal, overload
 
 import pydantic
 import typing_extensions
 from pydantic_core import to_jsonable_python
 
 from smallagents.errors import (
-    RoleInputError,
     SchemaError,
     ToolArgumentError,
     ToolDefinitionError,
@@ -30,11 +29,14 @@ from smallagents.structured.schema import (
     close_objects,
     compile_schema,
 )
-
-if TYPE_CHECKING:
-    from smallagents.jobs.pipelines import UnitResult
-    from smallagents.role import Role
-    from smallagents.run import Run
+from smallagents.tool_specs import (
+    MAX_SCHEMA_DEPTH,
+    TOOL_NAME,
+    ToolSpec,
+    check_tool_name,
+    read_spec,
+    schema_depth,
+)
 
 __all__ = [
     "DEFAULT_MAX_CALLS",
@@ -42,7 +44,6 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "TOOL_CALLS",
     "TOOL_NAME",
-    "CallerPipeline",
     "Tool",
     "ToolApproval",
     "ToolResult",
@@ -74,8 +75,6 @@ TOOL_CALLS = "tool_calls."
 """The prefix of a run's counters of tool calls: ``tool_calls.ok``,
 ``tool_calls.needs_confirmation`` and so on, one per :data:`ToolStatus`."""
 
-# OpenAI's rule for function names; it also keeps names safe inside JSON pointers.
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ARGS_SECTIONS = ("Args", "Arguments", "Parameters")
 _SECTION = re.compile(
     r"^(Args|Arguments|Parameters|Returns?|Yields?|Raises|Examples?|Notes?|Attributes|"
@@ -145,9 +144,9 @@ class ToolResult:
 class Tool:
     """A function a model may call: a name, a description and a JSON Schema of its arguments.
 
-    Make one with :func:`tool` (a Python function), :meth:`Tool.from_openai` (an
-    OpenAI function spec) or the constructor. Everything is checked when the tool
-    is made: the name, the parameters as a JSON Schema, and that the grammar
+    Make one with :func:`tool` (a Python function), :meth:`Tool.from_spec` (a function
+    spec: OpenAI, Anthropic, MCP or BFCL) or the constructor. Everything is checked when
+    the tool is made: the name, the parameters as a JSON Schema, and that the grammar
     engine can express them (a keyword it cannot, such as ``uniqueItems``, is a
     :class:`~smallagents.errors.SchemaError` now, never a looser grammar later).
 
@@ -167,6 +166,9 @@ class Tool:
         timeout: seconds a call may run.
         max_output_chars: characters of output kept in an observation.
         requires_confirmation: whether a call runs only when approved.
+        shown_parameters: the parameters as given (JSON Schema, before closing the
+            objects): what a model's own tool template shows it.
+        notes: what was changed to read its spec (BFCL's types mapped), one line each.
     """
 
     def __init__(
@@ -181,7 +183,8 @@ class Tool:
         requires_confirmation: bool = False,
     ) -> None:
         """Args:
-        name: ``[A-Za-z0-9_-]``, at most 64 characters (OpenAI's rule).
+        name: printable characters without whitespace, at most 256 (``math.gcd``
+            is fine; see :mod:`smallagents.tool_specs` for endpoints' stricter rule).
         description: what the tool does, in a sentence the model can use.
         parameters: the JSON Schema of the arguments, with ``"type": "object"``
             (default: no arguments).
@@ -197,12 +200,7 @@ class Tool:
             SchemaError: ``parameters`` is not a valid JSON Schema, or uses a keyword
                 the grammar engine cannot express.
         """
-        if not isinstance(name, str) or not TOOL_NAME.match(name):
-            raise ToolDefinitionError(
-                str(name),
-                "the name must be 1 to 64 letters, digits, _ or -",
-                fix="rename the tool, e.g. get_weather",
-            )
+        check_tool_name(name)
         if not isinstance(description, str):
             raise ToolDefinitionError(
                 name, "the description is not a string", fix="pass description='What it does.'"
@@ -219,7 +217,8 @@ class Tool:
         self.timeout = float(timeout)
         self.max_output_chars = int(max_output_chars)
         self.requires_confirmation = bool(requires_confirmation)
-        self.parameters, self._schema = _checked_parameters(name, parameters)
+        self.notes: tuple[str, ...] = ()
+        self.parameters, self._schema, self.shown_parameters = _checked_parameters(name, parameters)
         # Set by from_function: pydantic converts validated JSON into the Python types
         # the function declares (enums, dates, models).
         self._adapter: pydantic.TypeAdapter[Any] | None = None
@@ -273,6 +272,44 @@ class Tool:
         return made
 
     @classmethod
+    def from_spec(
+        cls,
+        spec: Mapping[str, Any] | ToolSpec,
+        *,
+        function: Callable[..., Any] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+        requires_confirmation: bool = False,
+    ) -> Tool:
+        """A tool from a function spec in any dialect people bring.
+
+        OpenAI's ``{"name", "description", "parameters"}`` and its wrapped form
+        ``{"type": "function", "function": {...}}``, Anthropic's ``input_schema``,
+        MCP's ``inputSchema``, and BFCL's specs (types ``dict``, ``float``, ``tuple``,
+        ``any``, mapped to JSON Schema; :attr:`notes` says what was mapped). Without
+        ``function`` the tool can be offered to a Caller (its calls are produced,
+        validated and returned) but not run: :meth:`run` answers ``not_runnable``.
+
+        Raises:
+            ToolDefinitionError: the spec is not an object, is of no known dialect
+                (the message names those expected), or lacks a name.
+            SchemaError: the parameters are not a valid JSON Schema, or use a keyword
+                the grammar engine cannot express.
+        """
+        read = spec if isinstance(spec, ToolSpec) else read_spec(spec)
+        made = cls(
+            name=read.name,
+            description=read.description,
+            parameters=read.parameters,
+            function=function,
+            timeout=timeout,
+            max_output_chars=max_output_chars,
+            requires_confirmation=requires_confirmation,
+        )
+        made.notes = read.notes
+        return made
+
+    @classmethod
     def from_openai(
         cls,
         spec: Mapping[str, Any],
@@ -282,63 +319,31 @@ class Tool:
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
         requires_confirmation: bool = False,
     ) -> Tool:
-        """A tool from an OpenAI function spec.
-
-        Accepts ``{"name", "description", "parameters"}`` and the wrapped form
-        ``{"type": "function", "function": {...}}``. Without ``function`` the tool
-        can be offered to a Caller (its calls are produced, validated and
-        returned) but not run: :meth:`run` answers ``not_runnable``.
-
-        Raises:
-            ToolDefinitionError: the spec is not an object, or lacks a name.
-            SchemaError: ``parameters`` is not a valid JSON Schema, or uses a keyword
-                the grammar engine cannot express.
-        """
-        if not isinstance(spec, Mapping):
-            raise ToolDefinitionError(
-                "?",
-                f"a function spec must be an object, got {type(spec).__name__}",
-                fix='pass {"name": ..., "description": ..., "parameters": {...}}',
-            )
-        inner: Any = spec
-        if spec.get("type") == "function" and "function" in spec:
-            inner = spec["function"]
-            if not isinstance(inner, Mapping):
-                raise ToolDefinitionError(
-                    "?",
-                    '"function" is not an object',
-                    fix='pass {"type": "function", "function": {"name": ..., ...}}',
-                )
-        name = inner.get("name")
-        if not isinstance(name, str):
-            raise ToolDefinitionError(
-                str(name) if name is not None else "?",
-                "the spec has no string name",
-                fix='give the spec a "name", e.g. "get_weather"',
-            )
-        description = inner.get("description") or ""
-        if not isinstance(description, str):
-            raise ToolDefinitionError(
-                name, "the description is not a string", fix='make "description" a string'
-            )
-        return cls(
-            name=name,
-            description=description,
-            parameters=inner.get("parameters"),
+        """A tool from an OpenAI function spec (any dialect: see :meth:`from_spec`)."""
+        return cls.from_spec(
+            spec,
             function=function,
             timeout=timeout,
             max_output_chars=max_output_chars,
             requires_confirmation=requires_confirmation,
         )
 
-    def to_openai(self) -> dict[str, Any]:
-        """The tool as an OpenAI function spec (``{"type": "function", "function": ...}``)."""
+    def to_openai(self, *, name: str | None = None) -> dict[str, Any]:
+        """The tool as an OpenAI function spec (``{"type": "function", "function": ...}``).
+
+        Its parameters are those given (BFCL's types mapped), not closed: read back
+        with :meth:`from_spec`, it is the same tool.
+
+        Args:
+            name: the name to give it instead of its own (an endpoint's alias, see
+                :func:`smallagents.tool_specs.openai_aliases`).
+        """
         return {
             "type": "function",
             "function": {
-                "name": self.name,
+                "name": name or self.name,
                 "description": self.description,
-                "parameters": json.loads(json.dumps(self.parameters)),
+                "parameters": json.loads(json.dumps(self.shown_parameters)),
             },
         }
 
@@ -553,7 +558,7 @@ def as_tools(items: Iterable[Tool | Mapping[str, Any] | Callable[..., Any]]) -> 
         if isinstance(item, Tool):
             made = item
         elif isinstance(item, Mapping):
-            made = Tool.from_openai(item)
+            made = Tool.from_spec(item)
         elif callable(item):
             made = Tool.from_function(item)
         else:
@@ -575,18 +580,20 @@ def calls_schema(
     tools: Iterable[Tool | Mapping[str, Any] | Callable[..., Any]],
     *,
     max_calls: int = DEFAULT_MAX_CALLS,
+    min_calls: int = 1,
 ) -> dict[str, Any]:
     """The JSON Schema a Caller's answer is constrained to, for these tools.
 
-    ``{"calls": [{"name": ..., "arguments": ...}, ...]}`` with 1 to ``max_calls``
-    calls, each an ``anyOf`` over the tools of ``{"name": {"const": TOOL},
-    "arguments": TOOL's parameters}``, every object closed. Decoded with this
-    grammar, a model can only name a tool it was given, and only with arguments
-    that tool's schema accepts. A tool's ``$ref``\\s are rebased under
-    ``$defs/tool_NAME`` so that they still resolve inside the union.
+    ``{"calls": [{"name": ..., "arguments": ...}, ...]}`` with ``min_calls`` (0: "no
+    tool fits" is an answer) to ``max_calls`` calls, each an ``anyOf`` over the tools of
+    ``{"name": {"const": TOOL}, "arguments": TOOL's parameters}``, every object closed.
+    Decoded with this grammar, a model can only name a tool it was given, and only with
+    arguments that tool's schema accepts. A tool's ``$ref``\\s are rebased under
+    ``$defs/tool_INDEX`` so that they still resolve inside the union (by index, not
+    name: a name may hold ``/`` or ``~``, which a JSON pointer would misread).
 
     Raises:
-        UsageError: no tools, or ``max_calls`` below 1.
+        UsageError: no tools, ``max_calls`` below 1, or ``min_calls`` not in 0..max_calls.
         ToolDefinitionError: two tools share a name.
         SchemaError: the union cannot be compiled to a grammar (never loosened).
     """
@@ -595,14 +602,18 @@ def calls_schema(
         raise UsageError("A calls schema needs at least one tool; got none.", fix="pass a tool.")
     if max_calls < 1:
         raise UsageError(f"max_calls={max_calls} is below 1.", fix="pass max_calls=1 or more.")
+    if not 0 <= min_calls <= max_calls:
+        raise UsageError(
+            f"min_calls={min_calls} is not in 0..{max_calls}.", fix="pass min_calls=0 or 1."
+        )
     branches: list[dict[str, Any]] = []
     definitions: dict[str, Any] = {}
-    for item in checked:
+    for index, item in enumerate(checked):
         arguments: dict[str, Any] = item.parameters
         if _has_local_ref(arguments):
             # A $ref points from the document root; inside the union the tool's schema
             # is no longer the root, so it moves under $defs and its refs follow it.
-            key = f"tool_{item.name}"
+            key = f"tool_{index}"
             definitions[key] = _rebased(arguments, f"#/$defs/{key}")
             arguments = {"$ref": f"#/$defs/{key}"}
         branches.append(
@@ -621,7 +632,7 @@ def calls_schema(
             "calls": {
                 "type": "array",
                 "items": branches[0] if len(branches) == 1 else {"anyOf": branches},
-                "minItems": 1,
+                "minItems": min_calls,
                 "maxItems": max_calls,
             }
         },
@@ -683,82 +694,6 @@ def _count_on_run(results: Sequence[ToolResult]) -> None:
 def describe_tools(tools: Iterable[Tool | Mapping[str, Any] | Callable[..., Any]]) -> str:
     """Tools for a prompt: one :meth:`Tool.describe` block per tool, each under a dash."""
     return "\n".join(f"- {item.describe()}" for item in as_tools(tools))
-
-
-class CallerPipeline:
-    """A job pipeline that runs a Caller role per record; nothing is executed.
-
-    Each input record is ``{"id"?, "query": str, "tools": [function spec, ...]}``;
-    each output record ``{"id", "query", "calls": [{"name", "arguments"}], "status",
-    "escalated", "seed_id", "models"}``. The role must take ``query`` and ``tools``
-    (and ``history``, given empty, if it has it) and answer ``{"calls": [...]}``.
-    A record whose tools are not valid specs, or whose query is not a string, is
-    rejected with the reason, not stopped on: it is the record's fault, not the job's.
-    """
-
-    def __init__(self, role: Role, *, name: str = "caller") -> None:
-        """Args:
-        role: the Caller role.
-        name: the pipeline's name (``smallagents run NAME``).
-        """
-        missing = [key for key in ("query", "tools") if key not in role.spec.inputs]
-        if missing:
-            raise UsageError(
-                f"Role {role.name!r} cannot be a caller pipeline: no input(s) "
-                f"{', '.join(missing)}.",
-                fix="use a role with inputs query and tools.",
-            )
-        self.role = role
-        self.name = name
-
-    def required_fields(self) -> tuple[str, ...]:
-        """Input fields every record must have."""
-        return ("query", "tools")
-
-    def run_unit(self, data: Mapping[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
-        """Ask the Caller for the calls that answer one record's query."""
-        from smallagents.jobs.pipelines import UnitResult
-
-        head: dict[str, Any] = {"id": unit_id, "query": data.get("query")}
-        provenance = {"seed_id": data.get("id")}
-        try:
-            tools = {item.name: item for item in as_tools(data["tools"])}
-        except UsageError as error:
-            reason = f"bad tools: {error}"
-            return UnitResult(rejects=[{**head, **provenance, "reason": reason}])
-        inputs = {"query": data["query"], "tools": data["tools"]}
-        if "history" in self.role.spec.inputs:
-            inputs["history"] = ""
-        try:
-            record = self.role.invoke(inputs, run=run, seed=seed)
-        except RoleInputError as error:  # e.g. a query that is not a string
-            return UnitResult(rejects=[{**head, **provenance, "reason": error.message}])
-        value = record.value
-        if hasattr(value, "model_dump"):
-            value = value.model_dump(mode="json")
-        calls = list(value.get("calls", [])) if isinstance(value, Mapping) else []
-        out = {
-            **head,
-            "calls": calls,
-            "status": record.status,
-            "escalated": record.escalated,
-            **provenance,
-            "models": {self.role.name: record.model},
-        }
-        result = UnitResult(records=[record])
-        if not record.resolved:
-            out["reason"] = f"unresolved ({record.escalation_reason}): {record.detail}"
-            result.rejects.append(out)
-            return result
-        try:  # the grammar and the schema already saw to this; a second look costs nothing
-            for call in calls:
-                tools[call["name"]].validate(call["arguments"])
-        except (KeyError, ToolArgumentError) as error:
-            out["reason"] = f"invalid call: {error}"
-            result.rejects.append(out)
-            return result
-        result.outputs.append(out)
-        return result
 
 
 # --- definitions ------------------------------------------------------------------------
@@ -872,7 +807,7 @@ def _function_parameters(
 
 def _checked_parameters(
     name: str, parameters: Mapping[str, Any] | None
-) -> tuple[dict[str, Any], CompiledSchema]:
+) -> tuple[dict[str, Any], CompiledSchema, dict[str, Any]]:
     if parameters is None:
         parameters = _NO_PARAMETERS
     if not isinstance(parameters, Mapping):
@@ -880,6 +815,13 @@ def _checked_parameters(
             name,
             f"parameters must be a JSON Schema object, got {type(parameters).__name__}",
             fix='pass {"type": "object", "properties": {...}, "required": [...]}',
+        )
+    depth = schema_depth(parameters)
+    if depth > MAX_SCHEMA_DEPTH:
+        raise ToolDefinitionError(
+            name,
+            f"the parameters nest {depth} levels deep, more than {MAX_SCHEMA_DEPTH}",
+            fix="flatten the arguments' schema",
         )
     try:
         schema: dict[str, Any] = json.loads(json.dumps(parameters))
@@ -908,7 +850,7 @@ def _checked_parameters(
         compiled = compile_schema(closed)
     except SchemaError as error:
         raise SchemaError(f"Tool {name!r}: {error.message}", fix=error.fix) from None
-    return closed, compiled
+    return closed, compiled, schema
 
 
 def _without_titles(node: Any) -> Any:

@@ -327,7 +327,8 @@ def test_a_hostile_request_cannot_make_the_real_caller_call_another_tool(
 def test_the_caller_pipeline_is_found_by_name(tmp_path: Path) -> None:
     pipeline = registry.find_pipeline("caller")
     assert isinstance(pipeline, smallagents.CallerPipeline)
-    assert pipeline.required_fields() == ("query", "tools")
+    # Nothing up front: a record has query and tools, or BFCL's question and function.
+    assert pipeline.required_fields() == ()
     assert command_find_pipeline("caller", [], []) is pipeline
     assert registry.find_pipeline("no_such_pipeline") is None
     mine = tmp_path / "mine.py"
@@ -350,7 +351,15 @@ def test_the_caller_job_writes_one_line_per_input_with_valid_calls(
     records = [json.loads(line) for line in data.read_text().splitlines()[:3]]
     bad = {"id": "bad", "query": "x", "tools": [{"name": "t", "parameters": {"type": "string"}}]}
     not_text = {"id": "not-text", "query": 5, "tools": records[0]["tools"]}
-    lines = [{k: r[k] for k in ("id", "query", "tools")} for r in records] + [bad, not_text]
+    deep: dict[str, Any] = {"type": "string"}
+    for _ in range(45):  # 90 levels of JSON: under the input reader's limit, over the tools'
+        deep = {"type": "object", "properties": {"x": deep}}
+    edge = [
+        {"id": "no-tools", "query": "x", "tools": []},
+        {"id": "deep", "query": "x", "tools": [{"name": "t", "parameters": deep}]},
+        {"id": "neither", "prompt": "x"},
+    ]
+    lines = [{k: r[k] for k in ("id", "query", "tools")} for r in records] + [bad, not_text, *edge]
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps(line) + "\n" for line in lines))
     pipeline = registry.find_pipeline("caller")
@@ -361,10 +370,16 @@ def test_the_caller_job_writes_one_line_per_input_with_valid_calls(
         json.loads(line) for line in (tmp_path / "out.rejects.jsonl").read_text().splitlines()
     ]
     assert [o["id"] for o in outputs] == [r["id"] for r in records]
-    assert [r["id"] for r in rejects] == ["bad", "not-text"]
+    assert [r["id"] for r in rejects] == ["bad", "not-text", "no-tools", "deep", "neither"]
     assert "bad tools" in rejects[0]["reason"] and "object schema" in rejects[0]["reason"]
     assert "query" in rejects[1]["reason"]
-    assert report["units"]["done"] == 5
+    assert "no tools" in rejects[2]["reason"]
+    assert "levels deep" in rejects[3]["reason"] and "\n" not in rejects[3]["reason"]
+    assert "question" in rejects[4]["reason"]
+    assert report["units"]["done"] == 8
+    # A rerun resumes: the rejected records stay rejected, the job does not stop.
+    again = run_job(pipeline, JobOptions(input=str(source), output=tmp_path / "out.jsonl"))
+    assert again["units"]["done"] == 8
     for output, record in zip(outputs, records, strict=True):
         assert output["query"] == record["query"] and output["status"] == "ok"
         assert output["models"] == {"caller": "default"}
@@ -375,3 +390,28 @@ def test_the_caller_job_writes_one_line_per_input_with_valid_calls(
                 tools[made["name"]].validate(made["arguments"])
             except (KeyError, ToolArgumentError) as error:  # pragma: no cover - the assertion
                 pytest.fail(f"invalid call {made}: {error}")
+
+
+def test_the_caller_job_reads_bfcl_files_as_they_come(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BFCL v4 lines (question as chat turns, function as the tools; dotted names and
+    # BFCL's types): one output line per case, none rejected before a model runs.
+    monkeypatch.setenv("SMALLAGENTS_THREADS", "1")
+    source = ROOT / "tests" / "data" / "bfcl_sample.jsonl"
+    cases = [json.loads(line) for line in source.read_text().splitlines()][:4]
+    short = tmp_path / "bfcl.jsonl"
+    short.write_text("".join(json.dumps(case) + "\n" for case in cases))
+    pipeline = registry.find_pipeline("caller")
+    assert pipeline is not None
+    run_job(pipeline, JobOptions(input=str(short), output=tmp_path / "out.jsonl"))
+    outputs = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [o["id"] for o in outputs] == [c["id"] for c in cases]
+    assert not (tmp_path / "out.rejects.jsonl").read_text().strip()
+    assert "uber.ride" in {call["name"] for o in outputs for call in o["calls"]}
+    assert any("BFCL's type 'dict' read as object" in n for n in outputs[0]["spec_notes"])
+    for output, case in zip(outputs, cases, strict=True):
+        tools = {t.name: t for t in smallagents.as_tools(case["function"])}
+        assert output["query"] == case["question"]
+        for made in output["calls"]:
+            tools[made["name"]].validate(made["arguments"])

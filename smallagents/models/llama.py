@@ -181,14 +181,19 @@ class LlamaModel(Model):
 
         With a chat template, a plain string is one user turn. Without one, message
         contents are joined by blank lines: plain completion text, never a foreign
-        template.
+        template. Messages that carry ``tools`` (OpenAI function specs, as a Caller's
+        :class:`smallagents.caller.ToolPrompt` does) hand them to the template, which
+        renders them the way the model was trained to read them (a template without
+        tool support ignores them).
         """
         if self._formatter is None:
             if isinstance(prompt, str):
                 return prompt
             return "\n\n".join(message["content"] for message in prompt)
         messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
-        return str(self._formatter(messages=[dict(m) for m in messages]).prompt)
+        tools = getattr(prompt, "tools", None)
+        rendered = self._formatter(messages=[dict(m) for m in messages], tools=tools or None)
+        return str(rendered.prompt)
 
     def tokenize(self, text: str) -> list[int]:
         """Token ids of ``text`` as this model reads it (special tokens parsed)."""

@@ -57,6 +57,10 @@ _RETRIABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 class OpenAIModel(Model):
     """A chat model served over HTTP by any OpenAI-compatible server."""
 
+    sends_tools = True
+    """A prompt's ``tools`` (a Caller's :class:`~smallagents.caller.ToolPrompt`) go in the
+    request's ``tools``; their names must then fit the API's rule (the Caller aliases them)."""
+
     def __init__(
         self,
         base_url: str,
@@ -141,6 +145,9 @@ class OpenAIModel(Model):
         }
         if stop:
             body["stop"] = list(stop)
+        tools = getattr(prompt, "tools", None)
+        if tools:
+            body["tools"] = list(tools)
         if schema is not None:
             response_format = self._response_format(schema)
             if response_format is not None:
@@ -150,7 +157,7 @@ class OpenAIModel(Model):
         seconds = time.perf_counter() - started
         try:
             choice = payload["choices"][0]
-            text = choice["message"]["content"] or ""
+            text = choice["message"]["content"] or _tool_calls_text(choice["message"])
             usage = payload.get("usage") or {}
             finish = choice.get("finish_reason")
         except (KeyError, IndexError, TypeError):
@@ -309,6 +316,19 @@ class OpenAIModel(Model):
 
     def close(self) -> None:
         self._client.close()
+
+
+def _tool_calls_text(message: Any) -> str:
+    """An answer given as ``tool_calls`` (no content) as the ``{"calls": [...]}`` JSON."""
+    calls = []
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        try:
+            arguments = json.loads(function.get("arguments") or "{}")
+        except ValueError:
+            arguments = function.get("arguments")
+        calls.append({"name": function.get("name"), "arguments": arguments})
+    return json.dumps({"calls": calls}) if calls else ""
 
 
 def _is_transient(error: BaseException) -> bool:
