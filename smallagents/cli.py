@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from smallagents import __version__
-from smallagents.errors import SmallAgentsError
+from smallagents.errors import SmallAgentsError, UsageError
 from smallagents.evaluation.command import eval_command
 from smallagents.jobs.command import run_command
 
@@ -191,6 +191,32 @@ def export_(
     typer.echo(f"card: {done.card}")
 
 
+@app.command("report")
+@_guarded
+def report_(
+    run_output: Annotated[
+        Path, typer.Argument(help="The --output of a `smallagents run` job, finished or running.")
+    ],
+    to: Annotated[
+        Path | None, typer.Option("--to", help="The page to write (default: OUTPUT.report.html).")
+    ] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="The job's rejects (default: OUTPUT.rejects.jsonl).")
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="The job's state (default: OUTPUT.state.sqlite).")
+    ] = None,
+    max_rows: Annotated[
+        int, typer.Option(min=1, help="Accepted and rejected records each in the table.")
+    ] = 2000,
+) -> None:
+    """Write one self-contained HTML page about a job: plots, reasons, a filterable table."""
+    from smallagents.jobs.html_report import write_html_report
+
+    page = write_html_report(run_output, to, rejects=rejects, state=state, max_rows=max_rows)
+    typer.echo(f"report: {page}")
+
+
 @app.command()
 def bench(
     model: Annotated[list[str], typer.Option(help="Model spec, repeatable.")] = [],  # noqa: B006
@@ -274,12 +300,34 @@ def graphs_(sources: GraphsOption = None) -> None:
 def graph_show(
     name: Annotated[str, typer.Argument(help="The graph's name (see `smallagents graphs`).")],
     sources: GraphsOption = None,
+    config: Annotated[
+        Path | None, typer.Option(help="smallagents.toml whose [pipelines.NAME] to apply.")
+    ] = None,
+    set_: Annotated[
+        list[str], typer.Option("--set", help="A pipeline setting KEY=VALUE; repeatable.")
+    ] = [],  # noqa: B006
 ) -> None:
-    """Print a graph as a Mermaid flowchart."""
-    from smallagents.registry import find_graph
+    """Print a graph as a Mermaid flowchart, and its pipeline's settings as %% comments."""
+    from smallagents import registry
+    from smallagents.jobs.command import PipelineSettings, parse_sets
+    from smallagents.jobs.config import load_config
 
-    with find_graph(name, *(sources or ())).compile() as compiled:
+    graphs = [str(source) for source in sources or ()]
+    pipeline = registry.find_pipeline(name, graphs=graphs)
+    wanted = PipelineSettings(
+        load_config(config).pipelines.get(name, {}), parse_sets(set_), str(config or "--config")
+    )
+    if pipeline is not None:
+        pipeline = wanted.apply(pipeline)
+    elif wanted.file or wanted.command_line:
+        raise UsageError(
+            f"{name} has no pipeline settings.", fix="drop --set and [pipelines.NAME]."
+        )
+    graph = getattr(pipeline, "graph", None) or registry.find_graph(name, *graphs)
+    with graph.compile() as compiled:
         typer.echo(compiled.mermaid())
+    for key, value in (getattr(pipeline, "settings", None) or {}).items():
+        typer.echo(f"%% {key} = {json.dumps(value)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

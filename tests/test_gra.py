@@ -972,3 +972,77 @@ def test_a_real_curation_job(
     judged = records["g003-good"]
     assert len(judged["reviews"]) == 2 and judged["models"]["gra_reviewer_2"] == "gemma-270m"
     assert judged["instruction"] == "What is the capital of Australia?"
+
+
+# --- settings from smallagents.toml and the command line ------------------------------------
+
+STATEMENT = '{"id": "a", "instruction": "Rice is a grain.", "response": "Yes."}\n'
+
+
+def curate_statement(tmp_path: Path, *options: str) -> Any:
+    """``smallagents run gra-curate`` on one pair that fails a free check: no model runs."""
+    (tmp_path / "in.jsonl").write_text(STATEMENT)
+    arguments = ["run", "gra-curate", "--input", str(tmp_path / "in.jsonl")]
+    arguments += ["--output", str(tmp_path / "out.jsonl"), "--quiet", *options]
+    return runner.invoke(app, arguments)
+
+
+def test_pipeline_settings_from_the_file_and_set(tmp_path: Path) -> None:
+    config = tmp_path / "smallagents.toml"
+    config.write_text('[pipelines.gra-curate]\nchecks = ["repetitive"]\n')
+    result = curate_statement(tmp_path, "--config", str(config), "--set", "checks=not_a_request")
+    assert result.exit_code == 0, result.output
+    reject = only(lines(tmp_path / "out.rejects.jsonl"))
+    assert reject["checks"] == ["not_a_request"]  # --set won over the file
+    # The settings are part of the fingerprint: another value is refused on resume.
+    again = curate_statement(tmp_path, "--config", str(config))
+    assert again.exit_code == 2 and "another configuration" in again.output
+
+
+@pytest.mark.parametrize(
+    ("toml", "options", "message"),
+    [
+        ("[pipelines.gra-curate]\nreviewerz = 2\n", (), "unknown gra setting 'reviewerz'"),
+        ("[pipelines.gra-curate]\nrefine = 3\n", (), "refine = 3 does not parse"),
+        ("[pipelines]\ngra = 3\n", (), "[pipelines] must hold one table per pipeline"),
+        ("", ("--set", "reviewers"), "--set 'reviewers' is not KEY=VALUE"),
+        ("", ("--set", "reviewers=0"), "reviewers must be at least 1"),
+    ],
+)
+def test_bad_pipeline_settings_on_the_command_line(
+    tmp_path: Path, toml: str, options: tuple[str, ...], message: str
+) -> None:
+    config = tmp_path / "smallagents.toml"
+    config.write_text(toml)
+    result = curate_statement(tmp_path, "--config", str(config), *options)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Fix:" in result.output
+    assert not (tmp_path / "out.jsonl").exists()  # refused before any work
+
+
+def test_a_pipeline_without_settings_refuses_them(tmp_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_text('{"id": "a", "query": "x", "tools": []}\n')
+    result = runner.invoke(
+        app,
+        ["run", "caller", "--input", str(tmp_path / "in.jsonl"), "--output",
+         str(tmp_path / "out.jsonl"), "--quiet", "--set", "reviewers=2"],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "has no pipeline settings" in result.output
+
+
+def test_graph_show_lists_the_settings(tmp_path: Path) -> None:
+    config = tmp_path / "smallagents.toml"
+    config.write_text("[pipelines.gra]\nreviewers = 3\n")
+    result = runner.invoke(app, ["graph", "show", "gra", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "review_2 --> review_3;" in result.output and "%% reviewers = 3" in result.output
+    result = runner.invoke(app, ["graph", "show", "gra", "--set", "refine=true"])
+    assert "%% refine = true" in result.output
+    assert "refine --> screen;" in result.output
+
+
+def test_the_example_config_parses_with_the_gra_settings(gra: ModuleType) -> None:
+    from smallagents.jobs.config import load_config
+
+    table = load_config(ROOT / "examples" / "smallagents.toml").pipelines["gra"]
+    assert gra.configure(table, environ={}) == gra.GraConfig()  # the example gives the defaults

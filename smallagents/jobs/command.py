@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,13 +33,57 @@ from smallagents.run import RoleSettings
 from smallagents.tools import TOOL_NAME
 
 
+@dataclass(frozen=True)
+class PipelineSettings:
+    """A pipeline's own settings: its ``[pipelines.NAME]`` table and ``--set KEY=VALUE``.
+
+    A pipeline that has settings (gra's reviewers and thresholds) has a
+    ``configure(file, command_line, *, where)`` method that checks them and returns
+    the pipeline they describe; its ``settings`` are part of the job's fingerprint.
+    """
+
+    file: Mapping[str, Any] = field(default_factory=dict)
+    command_line: Mapping[str, str] = field(default_factory=dict)
+    where: str = "smallagents.toml"
+
+    def apply(self, pipeline: Pipeline) -> Pipeline:
+        configure = getattr(pipeline, "configure", None)
+        if configure is not None:
+            return configure(dict(self.file), dict(self.command_line), where=self.where)  # type: ignore[no-any-return]
+        if self.file or self.command_line:
+            given = "--set" if self.command_line else f"[pipelines.{pipeline.name}]"
+            raise UsageError(
+                f"{given} is given, but {pipeline.name} has no pipeline settings.",
+                fix=f"drop --set and [pipelines.{pipeline.name}] (its roles take --model, "
+                "--votes, --fallback).",
+            )
+        return pipeline
+
+
+def parse_sets(pairs: list[str]) -> dict[str, str]:
+    """``--set KEY=VALUE`` options as a mapping (the pipeline parses the values)."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(
+                f"--set {pair!r} is not KEY=VALUE.", fix="write e.g. --set reviewers=3."
+            )
+        values[key.strip()] = value.strip()
+    return values
+
+
 def find_pipeline(
-    name: str, roles: list[str], graphs: list[str], evaluation: EvalSpec | None = None
+    name: str,
+    roles: list[str],
+    graphs: list[str],
+    evaluation: EvalSpec | None = None,
+    pipeline_settings: PipelineSettings | None = None,
 ) -> Pipeline:
     """A pipeline by name: an explicit pipeline object, a graph, then a role.
 
     With ``evaluation`` (``smallagents eval``) it is scored against each labeled
-    record's expected answer.
+    record's expected answer; ``pipeline_settings`` configure it first.
     """
     from smallagents import registry
 
@@ -48,6 +94,8 @@ def find_pipeline(
             found = GraphPipeline(known_graphs[name])
         else:
             found = RolePipeline(registry.find_role(name, *roles))
+    if pipeline_settings is not None:
+        found = pipeline_settings.apply(found)
     return found if evaluation is None else EvalPipeline(found, evaluation)
 
 
@@ -115,6 +163,18 @@ def run_command(
     ] = False,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
     report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    report_html: Annotated[
+        Path | None,
+        typer.Option(help="Write the HTML report here (smallagents report; needs plotly)."),
+    ] = None,
+    set_: Annotated[
+        list[str],
+        typer.Option(
+            "--set",
+            help="A pipeline setting KEY=VALUE, e.g. reviewers=3; repeatable "
+            "(see `smallagents graph show NAME`).",
+        ),
+    ] = [],  # noqa: B006
     roles: Annotated[list[str], typer.Option(help="Extra roles: module, file or folder.")] = [],  # noqa: B006
     graphs: Annotated[list[str], typer.Option(help="Extra graphs: module, file or folder.")] = [],  # noqa: B006
     allow_tool: Annotated[
@@ -147,11 +207,14 @@ def run_command(
             f"--on-error {chosen.on_error!r} is not skip or stop.",
             fix="pass --on-error skip or stop.",
         )
-    pipeline = find_pipeline(name, roles, graphs, evaluation)
+    pipeline_settings = PipelineSettings(
+        job_config.pipelines.get(name, {}), parse_sets(set_), str(config or "smallagents.toml")
+    )
+    pipeline = find_pipeline(name, roles, graphs, evaluation, pipeline_settings)
     cli_models = _parse_models(model)
     _check_role_names(pipeline, cli_models)
     chosen_executor = _choose_executor(
-        executor, address, name, roles, graphs, chosen.workers, evaluation
+        executor, address, name, roles, graphs, chosen.workers, evaluation, pipeline_settings
     )
     per_role = {**job_config.roles, **cli_models}
     defaults = RoleSettings(model=chosen.model, fallback=chosen.fallback, votes=chosen.votes)
@@ -192,10 +255,18 @@ def run_command(
         defaults=defaults,
         aliases=job_config.aliases,
         reads=reads,
-        writes={"--report": report} if report is not None else {},
+        writes={
+            label: path
+            for label, path in (("--report", report), ("--report-html", report_html))
+            if path is not None
+        },
     )
     if report is not None:
         _write_report(report, dumps(result) + "\n")
+    if report_html is not None:
+        from smallagents.jobs.html_report import write_html_report
+
+        write_html_report(options.output, report_html, rejects=rejects, state=state)
     if not quiet:
         _print_summary(result)
     if all_unreachable(result):
@@ -264,6 +335,7 @@ def _choose_executor(
     graphs: list[str],
     workers: int | None,
     evaluation: EvalSpec | None = None,
+    pipeline_settings: PipelineSettings | None = None,
 ) -> Executor | None:
     if kind == "local":
         if address is not None:
@@ -280,6 +352,7 @@ def _choose_executor(
         [_absolute(r) for r in roles],
         [_absolute(g) for g in graphs],
         evaluation,
+        pipeline_settings,
     )
     return RayExecutor(factory, address=address, actors=workers)
 

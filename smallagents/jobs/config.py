@@ -16,7 +16,7 @@ from typing import Any
 from smallagents.errors import ConfigError
 from smallagents.run import EscalationBudget, RoleSettings
 
-_SECTIONS = {"models", "roles", "run", "escalation", "endpoints"}
+_SECTIONS = {"models", "roles", "run", "escalation", "endpoints", "pipelines"}
 _RUN_KEYS = {"model", "fallback", "votes", "workers", "seed", "samples_per_seed", "on_error"}
 _ROLE_KEYS = {"model", "fallback", "votes"}
 _ESCALATION_KEYS = {"max_count", "max_share"}
@@ -44,6 +44,9 @@ class JobConfig:
     budget: EscalationBudget = field(default_factory=EscalationBudget)
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     """``openai:`` model settings by base URL (``default``: every endpoint)."""
+    pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``[pipelines.NAME]`` tables by pipeline name, each checked by its pipeline's own
+    ``configure`` (e.g. gra's reviewers and thresholds; see ``graphs/gra.py``)."""
 
 
 def _unknown(where: str, keys: set[str], known: set[str], path: Path) -> None:
@@ -88,6 +91,7 @@ def load_config(path: Path | None) -> JobConfig:
     _unknown("[escalation]", set(escalation), _ESCALATION_KEYS, path)
     config.budget = EscalationBudget(escalation.get("max_count"), escalation.get("max_share"))
     config.endpoints = _endpoints(data.get("endpoints", {}), path)
+    config.pipelines = _pipelines(data.get("pipelines", {}), path)
     return config
 
 
@@ -120,3 +124,13 @@ def _endpoints(tables: Any, path: Path) -> dict[str, dict[str, Any]]:
                 )
         endpoints[url if url == "default" else url.rstrip("/")] = dict(settings)
     return endpoints
+
+
+def _pipelines(tables: Any, path: Path) -> dict[str, dict[str, Any]]:
+    """``[pipelines.NAME]`` tables; their keys are checked by the pipeline itself."""
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise ConfigError(
+            f"{path}: [pipelines] must hold one table per pipeline, e.g. [pipelines.gra].",
+            fix="write the settings under [pipelines.NAME] (see examples/smallagents.toml).",
+        )
+    return {name: dict(table) for name, table in tables.items()}

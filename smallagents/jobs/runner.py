@@ -345,6 +345,7 @@ def in_input_order(
 
 def _unit_stats(result: UnitResult) -> dict[str, Any]:
     stats = _role_stats(result)
+    stats["finished_at"] = round(time.time(), 3)  # throughput over time (smallagents report)
     if result.counters:  # only when there are some: most units count nothing
         stats["counters"] = dict(result.counters)
     return stats

@@ -1,0 +1,225 @@
+"""``smallagents report`` and ``run --report-html``: the page, its numbers, and a real browser.
+
+The jobs here run the real gra pipeline (graph, free checks, de-duplication,
+runner, state) on :class:`~smallagents.testing.ScriptedModel` stand-ins, so that
+each count on the page is known in advance; ``tests/test_gra.py`` runs the real
+models. The browser test drives the system's Chromium (Debian's ``chromium``
+package) with Playwright, and is skipped with the reason when either is missing.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from smallagents.cli import app
+from smallagents.content import content_dir
+from smallagents.jobs.html_report import (
+    JobFiles,
+    collect,
+    reason_category,
+    render,
+    write_html_report,
+)
+from smallagents.jobs.runner import JobOptions, run_job
+from smallagents.registry import load_module
+
+pytest.importorskip("plotly", reason="the HTML report needs plotly (pip install plotly)")
+
+from test_gra import Killed, Scripted, adjudication, review, scripted_models
+
+runner = CliRunner()
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SEEDS = [
+    {"id": f"s{i:02d}", "instruction": f"How do I grow plant number {i} well?"} for i in range(12)
+]
+HOSTILE = "Wrong </script><script>window.__pwned = 1</script> <b>bold</b>"
+
+
+@pytest.fixture(scope="module")
+def gra() -> ModuleType:
+    return load_module(content_dir("graphs") / "gra.py")[0]
+
+
+def generate(text: str) -> dict[str, str]:
+    number = int(text.split("plant number ")[1].split()[0])
+    if number % 4 == 0:  # s00, s04, s08: statements, rejected by a free check
+        return {"instruction": f"Plant number {number} likes the sun.", "response": "Yes."}
+    herb = "abcdefghijkl"[number]
+    return {
+        "instruction": f"Which soil suits herb {herb} best?",
+        "response": f"Sandy soil {number}.",
+    }
+
+
+def first_review(text: str) -> dict[str, Any]:
+    # Reviewer 1 rejects herbs b and f (s01, s05): a split, which the adjudicator rejects.
+    return review(3, False, HOSTILE) if ("herb b" in text or "herb f" in text) else review(8, True)
+
+
+def run_scripted(gra: ModuleType, folder: Path, kill_at: str | None = None) -> Path:
+    (folder / "in.jsonl").write_text("".join(json.dumps(s) + "\n" for s in SEEDS))
+    models = scripted_models(
+        generated=generate, reviews=(first_review, review(7, True)), decision=adjudication("reject")
+    )
+    output = folder / "data.jsonl"
+    run_job(
+        Scripted(gra.build_pipeline(), models, kill_at=kill_at),
+        JobOptions(input=str(folder / "in.jsonl"), output=output),
+    )
+    return output
+
+
+@pytest.fixture(scope="module")
+def job(gra: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_scripted(gra, tmp_path_factory.mktemp("job"))
+
+
+def test_reason_categories() -> None:
+    assert reason_category("free check: the instruction is a statement") == "free check"
+    assert reason_category("the reviewers rejected it (scores 2, 3)") == "the reviewers rejected it"
+    assert reason_category("near duplicate (similarity 0.81) of record s1") == "near duplicate"
+    assert reason_category("duplicate instruction of seed s2") == "duplicate instruction"
+    assert reason_category("unresolved (schema_failure): ...") == "unresolved"
+    assert reason_category("") == "no reason given"
+
+
+def test_the_numbers_on_the_page(job: Path) -> None:
+    data = collect(JobFiles.of(job))
+    agg = data.aggregates
+    assert (agg.accepted, agg.rejected) == (7, 5)
+    assert agg.reasons == {"free check": 3, "the adjudicator rejected it": 2}
+    assert agg.checks == {"not_a_request": 3}
+    assert agg.disagreements == {"the reviewers split on accepting it": 2}
+    assert agg.scores["gra_reviewer_1"] == {8: 7, 3: 2}
+    assert agg.scores["gra_reviewer_2"] == {7: 9}
+    # 9 records were reviewed; the reviewers agree on 7, reviewer 1 with the decision on all 9.
+    assert agg.both[("gra_reviewer_1", "gra_reviewer_2")] == 9
+    assert agg.agree[("gra_reviewer_1", "gra_reviewer_2")] == 7
+    assert agg.agree[("final decision", "gra_reviewer_1")] == 9
+    assert agg.calls["gra_generator"] == 12 and agg.calls["gra_adjudicator"] == 2
+    assert agg.timed and [n for _, n, _ in agg.timeline] == list(range(1, 13))
+    assert data.summary["units"] == {"total": 12, "done": 12}
+    assert len(data.rows) == 12 and data.held_back == {"accepted": 0, "rejected": 0}
+    fewer = collect(JobFiles.of(job), max_rows=2)
+    assert len(fewer.rows) == 4 and fewer.held_back == {"accepted": 5, "rejected": 3}
+
+
+def test_the_page_is_self_contained(job: Path) -> None:
+    page = render(collect(JobFiles.of(job)))
+    assert "<script src" not in page and "<link" not in page  # nothing loaded from elsewhere
+    # (plotly.js names a CDN for map outlines, which these plots never fetch: the browser
+    # test checks that the page requests nothing but itself.)
+    assert page.count('class="plot"') == 9 and "nothing to show in this job" in page  # escalations
+    assert HOSTILE not in page and "\\u003c/script\\u003e" in page  # record text stays data
+    assert "state</td><td><code>finished</code>" in page
+
+
+def test_a_running_job(gra: ModuleType, tmp_path: Path) -> None:
+    # The job stopped when unit s06 started: six units committed, and a half-written
+    # line past the committed length that the page must not show.
+    with pytest.raises(Killed):
+        run_scripted(gra, tmp_path, kill_at="s06")
+    output = tmp_path / "data.jsonl"
+    with output.open("a") as handle:
+        handle.write('{"id": "s06", "instruction": "half a li')
+    data = collect(JobFiles.of(output))
+    assert data.summary["units"] == {"total": 12, "done": 6}
+    assert data.aggregates.accepted + data.aggregates.rejected == 6
+    assert "running or stopped: 6 of 12 units" in render(data)
+
+
+def test_the_state_is_only_read(job: Path) -> None:
+    state = JobFiles.of(job).state
+    before = state.read_bytes()
+    write_html_report(job, job.with_name("page.html"))
+    assert state.read_bytes() == before
+    with sqlite3.connect(state) as db:  # still a sound state
+        assert db.execute("SELECT COUNT(*) FROM units").fetchone() == (12,)
+
+
+def test_no_job_is_a_one_line_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", str(tmp_path / "nothing.jsonl")])
+    assert result.exit_code == 2
+    assert "No job output at" in result.output and "Fix:" in result.output
+
+
+def test_the_report_command_and_run_report_html(tmp_path: Path, job: Path) -> None:
+    result = runner.invoke(app, ["report", str(job), "--to", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    # `run --report-html`: a curation job whose one pair fails a free check (no model runs).
+    (tmp_path / "in.jsonl").write_text(
+        '{"id": "a", "instruction": "Rice is a grain.", "response": "Yes."}\n'
+    )
+    page = tmp_path / "run.html"
+    result = runner.invoke(
+        app,
+        [
+            "run", "gra-curate", "--input", str(tmp_path / "in.jsonl"),
+            "--output", str(tmp_path / "out.jsonl"), "--quiet", "--report-html", str(page),
+            "--set", "checks=not_a_request",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    assert "free check: the instruction is a statement" in text
+    # The pipeline settings, as the job ran them.
+    assert html.escape('"checks": ["not_a_request"]') in text
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: apt-get install chromium")
+def test_in_a_real_browser(job: Path, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    page_path = write_html_report(job, tmp_path / "report.html")
+    problems: list[str] = []
+    requests: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.on(
+                "console",
+                lambda m: problems.append(f"{m.type}: {m.text}") if m.type == "error" else None,
+            )
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(page_path.as_uri())
+            page.wait_for_function(
+                "[...document.querySelectorAll('.plot')]"
+                ".every(p => p.querySelector('svg.main-svg'))",
+                timeout=30_000,
+            )
+            svgs = page.evaluate(
+                "[...document.querySelectorAll('.plot')]"
+                ".map(p => p.querySelectorAll('svg.main-svg g.trace, svg.main-svg g.hm').length)"
+            )
+            assert len(svgs) == 9 and all(count > 0 for count in svgs), svgs  # drawn, not empty
+            count = page.locator("#shown-count")
+            assert count.text_content() == "12 of 12 records shown"
+            page.locator("#filter").press_sequentially("wrong BOLD")  # words, any case
+            assert count.text_content() == "2 of 12 records shown"  # s01 and s05's reviews
+            page.locator("#filter").fill("")
+            page.locator("#filter").press_sequentially("herb f ")
+            page.locator("#filter").press_sequentially("sandy 5")
+            assert count.text_content() == "1 of 12 records shown"
+            visible = page.locator("#records tr.record:not([hidden])")
+            assert visible.count() == 1 and "s05" in visible.inner_text()
+            visible.click()  # the reviews open under the row
+            assert HOSTILE in page.locator("#records tr.details:not([hidden])").inner_text()
+            page.locator("#filter").fill("")
+            page.select_option("#status-filter", "rejected")
+            assert count.text_content() == "5 of 12 records shown"
+            assert page.evaluate("window.__pwned") is None  # the record's script never ran
+        finally:
+            browser.close()
+    assert problems == []
+    assert all(url.startswith("file:") for url in requests), requests
