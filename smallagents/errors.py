@@ -40,17 +40,72 @@ same request to a larger model (the escalation edge) may help.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Sequence
+
+# Secrets never written anywhere: keys an endpoint client was given, and the values
+# of environment variables whose names say they hold one (not their paths or modes).
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+_NOT_SECRET_NAME = re.compile(r"(_PATH|_FILE|_DIR|_MODE|_ENV)$", re.IGNORECASE)
+_SHORTEST_SECRET = 8
+_registered_secrets: set[str] = set()
+# user:password@ in a URL; neither part may hold a quote or a backslash, so a match
+# never reaches across a JSON string's end or into one of its escapes.
+_URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/@:\"'\\]+:[^\s/@\"'\\]*@")
+# A credential after Bearer/Basic: 12 or more token characters, one a digit at least
+# (so that prose such as "basic understanding" is left alone).
+_AUTHORIZATION = re.compile(
+    r"(?i)\b(bearer|basic)(\s+)(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}"
+)
+REDACTED = "***"
+
+
+def register_secret(value: str | None) -> None:
+    """Never write ``value`` (an API key, a token) anywhere: :func:`redact` removes it."""
+    if value and len(value) >= _SHORTEST_SECRET:
+        _registered_secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` without secrets: registered keys, the values of ``*KEY*``, ``*TOKEN*``,
+    ``*SECRET*``, ``*PASSWORD*`` environment variables, ``user:password@`` in URLs and
+    ``Bearer``/``Basic`` credentials, each replaced by ``***``.
+
+    Every error message goes through it, and so does every line a job writes
+    (output, rejects, job state, report), so a server that echoes the request's
+    ``Authorization`` header into its error body does not put the key in a file.
+    """
+    secrets = set(_registered_secrets)
+    for name, value in os.environ.items():
+        if (
+            len(value) >= _SHORTEST_SECRET
+            and _SECRET_NAME.search(name)
+            and not _NOT_SECRET_NAME.search(name)
+        ):
+            secrets.add(value)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    if "@" in text:
+        text = _URL_CREDENTIALS.sub(rf"\1{REDACTED}@", text)
+    return _AUTHORIZATION.sub(rf"\1\2{REDACTED}", text)
 
 
 class SmallAgentsError(Exception):
-    """Base class of every smallagents error."""
+    """Base class of every smallagents error.
+
+    Its message and fix are :func:`redact`-ed: no key or password reaches a terminal,
+    a log or a reject through an error.
+    """
 
     code: str = "smallagents_error"
     exit_code: int = 1
     escalatable: bool = False
 
     def __init__(self, message: str, *, fix: str | None = None) -> None:
+        message = redact(message)
+        fix = redact(fix) if fix else fix
         self.message = message
         self.fix = fix
         super().__init__(f"{message} Fix: {fix}" if fix else message)
@@ -251,6 +306,13 @@ class CircuitOpenError(EndpointError):
     def __init__(self, message: str, *, url: str, retry_in: float, fix: str) -> None:
         self.retry_in = retry_in
         super().__init__(message, url=url, fix=fix)
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says a model could not be reached right now (refused, timed out,
+    circuit open): trying again later may work. A failed ``hf:`` download is not
+    counted (offline stays offline until someone acts)."""
+    return isinstance(error, ModelUnavailableError) and not isinstance(error, DownloadError)
 
 
 class GenerationError(SmallAgentsError):

@@ -1,14 +1,27 @@
 """``smallagents.toml``: model aliases, per-role models, fallback, voting, escalation budget,
-and how patiently to call endpoints.
+and how patiently to call endpoints; and the job settings that merge it with the
+command line.
 
-Every key is checked: a key this file does not know is an error that names it,
-rather than a setting silently ignored. Command-line flags override the file.
-See ``examples/smallagents.toml`` for a commented example.
+Every key is checked, name and type: a key this file does not know, or a value of
+the wrong type, is a one-line error that names it, rather than a setting silently
+ignored or a traceback at the first record. Command-line options override the
+file, the file overrides the defaults: one merge, :meth:`RunSettings.over`, for
+every setting. See ``examples/smallagents.toml`` for a commented example.
+
+Adding a setting: give :class:`RunSettings` a field (``X | None = None``), its
+check in ``_RUN_CHECKS`` (when ``[run]`` may set it), its default in
+``RUN_DEFAULTS`` and its option in ``smallagents/jobs/command.py``. Every field
+is part of the job's fingerprint (a resume with another value is refused) unless
+it is named in :data:`NOT_FINGERPRINTED`, which is for settings that cannot change
+a record (how many workers, how patiently to wait).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +30,118 @@ from smallagents.errors import ConfigError
 from smallagents.run import EscalationBudget, RoleSettings
 
 _SECTIONS = {"models", "roles", "run", "escalation", "endpoints", "pipelines"}
-_RUN_KEYS = {"model", "fallback", "votes", "workers", "seed", "samples_per_seed", "on_error"}
-_ROLE_KEYS = {"model", "fallback", "votes"}
-_ESCALATION_KEYS = {"max_count", "max_share"}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The job settings that both the command line and ``[run]`` may give.
+
+    ``None`` means "not given here": :meth:`over` fills it from the next source.
+    """
+
+    model: str | None = None
+    """The model of every role that no per-role setting names."""
+    fallback: str | None = None
+    votes: int | None = None
+    workers: int | None = None
+    seed: int | None = None
+    samples_per_seed: int | None = None
+    on_error: str | None = None
+
+    def over(self, other: RunSettings) -> RunSettings:
+        """These settings where given, ``other``'s where not (CLI over file over default)."""
+        return RunSettings(
+            **{
+                item.name: mine
+                if (mine := getattr(self, item.name)) is not None
+                else getattr(other, item.name)
+                for item in dataclasses.fields(self)
+            }
+        )
+
+    def fingerprinted(self) -> dict[str, Any]:
+        """The settings that can change a record: everything but :data:`NOT_FINGERPRINTED`."""
+        return {
+            name: value
+            for name, value in dataclasses.asdict(self).items()
+            if name not in NOT_FINGERPRINTED
+        }
+
+
+RUN_DEFAULTS = RunSettings(seed=0, samples_per_seed=1, on_error="stop")
+"""What a job uses for a setting that neither the command line nor the file gives
+(``workers``: one per core, decided by the executor)."""
+
+NOT_FINGERPRINTED = frozenset({"workers", "on_error"})
+"""Settings that cannot change the records of a job (``on_error``: a bad line either
+stops the job before any work or is skipped; the input's fingerprint covers which)."""
+
+
+def _shown(value: Any) -> str:
+    """A value as TOML writes it (true, "abc"), not as Python does (True, 'abc')."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _integer(minimum: int | None) -> Callable[[str, Any], str | None]:
+    def check(key: str, value: Any) -> str | None:
+        # bool is an int to Python; "votes = true" is still a mistake.
+        if isinstance(value, bool) or not isinstance(value, int):
+            example = max(minimum if minimum is not None else 0, 1)
+            return f"{key} = {_shown(value)} is not a whole number; write e.g. {key} = {example}"
+        if minimum is not None and value < minimum:
+            shown = _shown(value)
+            return f"{key} = {shown} is below {minimum}; give {key} a value of {minimum} or more"
+        return None
+
+    return check
+
+
+def _text(key: str, value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return f'{key} = {_shown(value)} is not a model spec; quote it, e.g. {key} = "default"'
+    return None
+
+
+def _choice(*choices: str) -> Callable[[str, Any], str | None]:
+    def check(key: str, value: Any) -> str | None:
+        if value not in choices:
+            return f"{key} = {_shown(value)} is not one of {', '.join(map(repr, choices))}"
+        return None
+
+    return check
+
+
+_RUN_CHECKS: dict[str, Callable[[str, Any], str | None]] = {
+    "model": _text,
+    "fallback": _text,
+    "votes": _integer(1),
+    "workers": _integer(1),
+    "seed": _integer(None),
+    "samples_per_seed": _integer(1),
+    "on_error": _choice("skip", "stop"),
+}
+_RUN_KEYS = set(_RUN_CHECKS)
+
+
+def _number_share(key: str, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        return f"{key} = {_shown(value)} is not a share between 0 and 1; write e.g. {key} = 0.2"
+    return None
+
+
+_ROLE_CHECKS = {
+    **{key: _RUN_CHECKS[key] for key in ("model", "fallback", "votes")},
+    # The escalation threshold `smallagents eval --large` measures for a role.
+    "min_confidence": _number_share,
+}
+_ROLE_KEYS = set(_ROLE_CHECKS)
+
+
+_ESCALATION_CHECKS = {"max_count": _integer(0), "max_share": _number_share}
+_ESCALATION_KEYS = set(_ESCALATION_CHECKS)
 # OpenAIModel's settings that a job may tune, and what each must be.
 _ENDPOINT_KEYS: dict[str, tuple[type, ...]] = {
     "timeout": (int, float),
@@ -39,14 +161,19 @@ class JobConfig:
 
     aliases: dict[str, str] = field(default_factory=dict)
     roles: dict[str, RoleSettings] = field(default_factory=dict)
-    defaults: RoleSettings = field(default_factory=RoleSettings)
-    run: dict[str, Any] = field(default_factory=dict)
+    run: RunSettings = field(default_factory=RunSettings)
+    """``[run]``: only what the file gives (``None`` elsewhere)."""
     budget: EscalationBudget = field(default_factory=EscalationBudget)
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     """``openai:`` model settings by base URL (``default``: every endpoint)."""
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
     """``[pipelines.NAME]`` tables by pipeline name, each checked by its pipeline's own
     ``configure`` (e.g. gra's reviewers and thresholds; see ``graphs/gra.py``)."""
+
+    @property
+    def defaults(self) -> RoleSettings:
+        """``[run]``'s model, fallback and votes: the settings of every role."""
+        return RoleSettings(self.run.model, self.run.fallback, self.run.votes)
 
 
 def _unknown(where: str, keys: set[str], known: set[str], path: Path) -> None:
@@ -58,6 +185,31 @@ def _unknown(where: str, keys: set[str], known: set[str], path: Path) -> None:
         )
 
 
+def _table(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: {name} must be a table ([{name}]).", fix="see the example.")
+    return table
+
+
+def _checked(
+    where: str,
+    table: dict[str, Any],
+    checks: dict[str, Callable[[str, Any], str | None]],
+    path: Path,
+) -> dict[str, Any]:
+    _unknown(where, set(table), set(checks), path)
+    for key, value in table.items():
+        problem = checks[key](key, value)
+        if problem is not None:
+            what, _, fix = problem.partition("; ")
+            raise ConfigError(
+                f"{path}: {where} {what}.",
+                fix=f"{fix}." if fix else "see examples/smallagents.toml.",
+            )
+    return table
+
+
 def load_config(path: Path | None) -> JobConfig:
     """Parse ``path`` (``None``: no file, defaults)."""
     if path is None:
@@ -66,31 +218,34 @@ def load_config(path: Path | None) -> JobConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"Config file {path} does not exist.", fix="check --config.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"Config file {path} is a folder.", fix="check --config.") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path} is not valid TOML: {error}.", fix="fix the syntax.") from None
     _unknown("the top level", set(data), _SECTIONS, path)
     config = JobConfig()
-    models = data.get("models", {})
+    models = _table(data, "models", path)
     if not all(isinstance(value, str) for value in models.values()):
         raise ConfigError(
             f"{path}: [models] values must be model specs (strings).", fix="quote them."
         )
     config.aliases = dict(models)
-    run = data.get("run", {})
-    _unknown("[run]", set(run), _RUN_KEYS, path)
-    config.run = {k: v for k, v in run.items() if k not in _ROLE_KEYS}
-    config.defaults = RoleSettings(run.get("model"), run.get("fallback"), run.get("votes"))
-    for name, settings in data.get("roles", {}).items():
+    config.run = RunSettings(**_checked("[run]", _table(data, "run", path), _RUN_CHECKS, path))
+    for name, settings in _table(data, "roles", path).items():
         if not isinstance(settings, dict):
             raise ConfigError(f"{path}: [roles.{name}] must be a table.", fix="see the example.")
-        _unknown(f"[roles.{name}]", set(settings), _ROLE_KEYS, path)
+        _checked(f"[roles.{name}]", settings, _ROLE_CHECKS, path)
         config.roles[name] = RoleSettings(
-            settings.get("model"), settings.get("fallback"), settings.get("votes")
+            settings.get("model"),
+            settings.get("fallback"),
+            settings.get("votes"),
+            settings.get("min_confidence"),
         )
-    escalation = data.get("escalation", {})
-    _unknown("[escalation]", set(escalation), _ESCALATION_KEYS, path)
+    escalation = _checked(
+        "[escalation]", _table(data, "escalation", path), _ESCALATION_CHECKS, path
+    )
     config.budget = EscalationBudget(escalation.get("max_count"), escalation.get("max_share"))
-    config.endpoints = _endpoints(data.get("endpoints", {}), path)
+    config.endpoints = _endpoints(_table(data, "endpoints", path), path)
     config.pipelines = _pipelines(data.get("pipelines", {}), path)
     return config
 

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from smallagents.errors import SmallAgentsError, UsageError
-from smallagents.jobs.pipelines import Pipeline, UnitResult
+from smallagents.errors import RoleUnresolvedError, SmallAgentsError, UsageError, is_unreachable
+from smallagents.jobs.pipelines import MODEL_UNREACHABLE, Pipeline, UnitResult
 from smallagents.models.pool import (
     ModelPool,
     current_thread_pool,
@@ -53,6 +53,19 @@ class RunConfig:
     """Tools needing confirmation that the job may run (``--allow-tool``)."""
     endpoints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """``openai:`` model settings by base URL (``[endpoints]`` of smallagents.toml)."""
+
+    def fingerprinted(self) -> dict[str, Any]:
+        """Everything here that can change a record (all but ``endpoints``: how
+        patiently to call a server changes when an answer comes, not which)."""
+        return {
+            "budget": dataclasses.asdict(self.budget) if self.budget is not None else None,
+            "settings": {
+                name: dataclasses.asdict(value) for name, value in sorted(self.settings.items())
+            },
+            "defaults": dataclasses.asdict(self.defaults) if self.defaults is not None else None,
+            "aliases": dict(sorted(self.aliases.items())),
+            "allowed_tools": sorted(set(self.allowed_tools)),
+        }
 
     def new_pool(self, threads: int) -> ModelPool:
         """A worker's own model pool."""
@@ -141,18 +154,30 @@ class LocalExecutor:
 
 
 def run_guarded(work: Callable[[Unit], UnitResult], unit: Unit) -> UnitResult:
-    """Turn a unit's own failure into a reject with the reason; usage errors still stop."""
+    """Turn a unit's own failure into a reject with the reason; usage errors still stop.
+
+    A failure because a model could not be reached is counted as such
+    (:data:`~smallagents.jobs.pipelines.MODEL_UNREACHABLE`), so that the job can say
+    so and ``--retry-failed`` can run the unit again.
+    """
     try:
         return work(unit)
     except UsageError:
         raise
     except SmallAgentsError as error:
-        return failed_unit(unit, error.message)
+        unreachable = is_unreachable(error) or (
+            isinstance(error, RoleUnresolvedError)
+            and bool(getattr(error.record, "unreachable", False))
+        )
+        return failed_unit(unit, error.message, unreachable=unreachable)
 
 
-def failed_unit(unit: Unit, reason: str) -> UnitResult:
+def failed_unit(unit: Unit, reason: str, *, unreachable: bool = False) -> UnitResult:
     """The result of a unit that produced nothing: one reject that says why."""
-    return UnitResult(rejects=[{"id": unit.id, "seed_id": unit.data.get("id"), "reason": reason}])
+    return UnitResult(
+        rejects=[{"id": unit.id, "seed_id": unit.data.get("id"), "reason": reason}],
+        counters={MODEL_UNREACHABLE: 1} if unreachable else {},
+    )
 
 
 def portable(result: UnitResult) -> UnitResult:

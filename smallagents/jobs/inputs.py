@@ -21,6 +21,10 @@ from smallagents.errors import InputError
 
 OnError = Literal["stop", "skip"]
 MAX_LINE_BYTES = 1_000_000
+MAX_DEPTH = 100
+"""How deeply a record's objects and arrays may nest. Deeper records are refused
+as bad lines: Python's JSON reader and writer recurse, and a record nested 10,000
+levels deep would otherwise end the job with a RecursionError."""
 
 
 @dataclass(frozen=True)
@@ -127,9 +131,15 @@ def _jsonl(
         if not text.strip():
             continue
         try:
-            data = json.loads(text, parse_constant=_refuse_constant)
+            data = _loads(text)
         except ValueError as error:
             _problem(where, number, f"not valid JSON ({error})", on_error, skipped, "fix the line")
+            continue
+        except RecursionError:
+            _problem(where, number, _TOO_DEEP, on_error, skipped, _FLATTEN)
+            continue
+        if _too_deep(text, data):
+            _problem(where, number, _TOO_DEEP, on_error, skipped, _FLATTEN)
             continue
         if not isinstance(data, dict):
             _problem(
@@ -150,20 +160,61 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
+_FLATTEN = "flatten the record (or store the deep part as a JSON string)"
+
+
+def _too_deep(text: str, data: Any) -> bool:
+    """Whether ``data`` (parsed from ``text``) nests deeper than :data:`MAX_DEPTH`."""
+    if text.count("{") + text.count("[") <= MAX_DEPTH:  # cannot be that deep: skip the walk
+        return False
+    return depth(data) > MAX_DEPTH
+
+
+def depth(value: Any) -> int:
+    """How deeply ``value``'s dicts and lists nest (a scalar: 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        level += 1
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level) for child in children)
+    return deepest
+
+
 def _json_array(path: Path, on_error: OnError, skipped: SkippedLines) -> Iterator[InputRecord]:
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_refuse_constant)
+        text = path.read_bytes().decode("utf-8")
+        data = _loads(text)
     except UnicodeDecodeError:
         raise InputError(f"{path} is not UTF-8.", fix="re-encode the file as UTF-8.") from None
     except ValueError as error:
         raise InputError(f"{path} is not valid JSON: {error}.", fix="fix the file.") from None
+    except RecursionError:
+        raise InputError(f"{path} is {_TOO_DEEP}.", fix=f"{_FLATTEN}.") from None
     if not isinstance(data, list):
         raise InputError(
             f"{path} holds a JSON {type(data).__name__}, not an array of records.",
             fix="wrap the records in [...], or write one object per line as .jsonl.",
         )
+    deep = text.count("{") + text.count("[") > MAX_DEPTH
     for index, item in enumerate(data, start=1):
-        if isinstance(item, dict):
+        if isinstance(item, dict) and deep and depth(item) > MAX_DEPTH:
+            _problem(str(path), index, _TOO_DEEP, on_error, skipped, _FLATTEN)
+        elif isinstance(item, dict):
             yield InputRecord(index, item)
         else:
             _problem(
@@ -181,8 +232,22 @@ def _csv(path: Path, on_error: OnError, skipped: SkippedLines) -> Iterator[Input
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{path} is not UTF-8.", fix="re-encode the file as UTF-8.") from None
+    # A field may be as long as a JSONL line may (the csv module stops at 131,072
+    # characters by default, with a traceback).
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
     reader = csv.DictReader(io.StringIO(text))
-    for row in reader:
+    while True:
+        before = reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            line = reader.line_num + 1  # the line it was reading
+            _problem(str(path), line, f"not valid CSV ({error})", on_error, skipped, "fix the row")
+            if reader.line_num <= before:  # no progress: nothing more can be read
+                return
+            continue
         line = reader.line_num
         if None in row or any(value is None for value in row.values()):
             _problem(str(path), line, "wrong number of fields", on_error, skipped, "fix the row")
@@ -198,6 +263,16 @@ def _parquet(path: Path) -> Iterator[InputRecord]:
             f"Reading {path} needs pyarrow, which is not installed.",
             fix="pip install 'smallagents[parquet]'.",
         ) from None
-    table = pq.read_table(path)
+    import pyarrow as pa
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as error:
+        first = " ".join(str(error).split())[:200] or type(error).__name__
+        raise InputError(
+            f"{path} is not a readable Parquet file ({first}).",
+            fix="check that the file was written completely (a truncated or partly copied "
+            "file cannot be read), or give the records as JSONL.",
+        ) from None
     for index, row in enumerate(table.to_pylist(), start=1):
         yield InputRecord(index, row)

@@ -85,7 +85,19 @@ class RolePipeline:
         else:
             out["reason"] = f"unresolved ({record.escalation_reason}): {record.detail}"
             result.rejects.append(out)
+            result.counters.update(_unreachable([record]))
         return result
+
+
+MODEL_UNREACHABLE = "model_unreachable"
+"""The unit counter of a unit rejected because a model could not be reached (an
+endpoint refused, timed out or has its circuit open): ``smallagents run
+--retry-failed`` runs such units again, and a job whose every unit counts it exits
+with code 3."""
+
+
+def _unreachable(records: list[RoleRecord]) -> dict[str, int]:
+    return {MODEL_UNREACHABLE: 1} if any(r.unreachable for r in records) else {}
 
 
 RecordsFn = Callable[
@@ -166,9 +178,12 @@ class GraphPipeline:
             "escalated": any(r.escalated for r in records),
             "models": {r.role: r.model for r in records},
         }
+        counters = dict(unit_run.counters)
+        if not outputs:  # rejected only: retrying may help if a model was out of reach
+            counters.update(_unreachable(records))
         return UnitResult(
             outputs=[{**provenance, **record} for record in outputs],
             rejects=[{**provenance, **record} for record in rejects],
             records=records,
-            counters=dict(unit_run.counters),
+            counters=counters,
         )

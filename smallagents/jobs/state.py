@@ -12,6 +12,13 @@ killed at (SIGKILL included):
 
 The state also holds the job's configuration fingerprint: resuming with another
 configuration is refused unless the caller asks for a fresh start.
+
+:class:`JobLock` holds an exclusive ``flock`` on every file a job writes (state,
+output or Parquet journal, rejects) for the whole run, so a second job on the same
+files is refused instead of interleaving its lines with the first one's.
+:meth:`JobState.forget` takes committed units out again (``--retry-failed``): their
+reject lines leave the rejects file and their rows the ledger in one step that a
+kill at any moment leaves either undone or done (see :meth:`JobState.finish_rewrite`).
 """
 
 from __future__ import annotations
@@ -21,13 +28,14 @@ import errno
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from smallagents.errors import StateError
+from smallagents.errors import StateError, redact
 
 SCHEMA_VERSION = "1"
+_COPY_CHUNK = 1 << 20
 
 
 class JobState:
@@ -58,15 +66,21 @@ class JobState:
                 "--state PATH.",
             ) from None
 
+    def is_bound(self) -> bool:
+        """Whether a job has bound this state (it holds a fingerprint)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
+        return row is not None
+
     def bind(self, fingerprint: str, *, fresh: bool, description: str) -> None:
         """Tie the state to a configuration; refuse another one unless ``fresh``."""
         row = self._db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
         if row is not None and row[0] != fingerprint and not fresh:
+            changed = _changed_keys(self._meta("description"), description)
             raise StateError(
                 f"The job state {self.path} belongs to a run with another configuration "
-                f"({self._meta('description')}).",
-                fix="rerun with the original options, pass --fresh to start over (the output "
-                "is rewritten), or pass another --output/--state.",
+                f"(changed since: {changed}).",
+                fix="rerun with the original options and input, pass --fresh to start over "
+                "(the output is rewritten), or pass another --output/--state.",
             )
         if fresh or row is None or row[0] != fingerprint:
             with self._writing():
@@ -144,8 +158,92 @@ class JobState:
         with self._writing():
             self._db.execute(
                 "INSERT INTO units (id, output_end, rejects_end, stats) VALUES (?, ?, ?, ?)",
-                (unit_id, output_end, rejects_end, json.dumps(stats)),
+                (unit_id, output_end, rejects_end, redact(json.dumps(stats))),
             )
+
+    def ids_counting(self, counter: str) -> set[str]:
+        """Ids of the committed units whose stats count ``counter`` (e.g. model_unreachable)."""
+        found = set()
+        for unit_id, stats in self._db.execute("SELECT id, stats FROM units"):
+            if json.loads(stats).get("counters", {}).get(counter):
+                found.add(unit_id)
+        return found
+
+    def forget(self, unit_ids: Collection[str], rejects: Path) -> int:
+        """Take committed units that wrote only reject lines out of the job, so they run again.
+
+        Their lines leave ``rejects`` and their rows the ledger. The rejects file is
+        rewritten beside itself and fsynced first; one SQLite transaction then drops
+        the rows, moves the later units' rejects ends and records the pending rename;
+        the rename follows. A kill before the transaction leaves the job as it was (the
+        copy is dropped on the next start); a kill after it is finished by the next
+        start (:meth:`finish_rewrite`). Returns how many units were taken out.
+        """
+        rows = self._db.execute(
+            "SELECT seq, id, output_end, rejects_end FROM units ORDER BY seq"
+        ).fetchall()
+        kept: list[tuple[int, int]] = []  # byte ranges of the rejects file to keep
+        moved: list[tuple[int, int]] = []  # (new rejects_end, seq)
+        dropped: list[tuple[int]] = []
+        previous_output = previous_rejects = removed = 0
+        for seq, unit_id, output_end, rejects_end in rows:
+            if unit_id in unit_ids and output_end == previous_output:
+                dropped.append((seq,))
+                removed += rejects_end - previous_rejects
+            else:
+                kept.append((previous_rejects, rejects_end))
+                if removed:
+                    moved.append((rejects_end - removed, seq))
+            previous_output, previous_rejects = output_end, rejects_end
+        if not dropped:
+            return 0
+        copy = rewrite_path(rejects)
+        try:
+            with rejects.open("rb") as source, copy.open("wb") as target:
+                for start, end in kept:
+                    source.seek(start)
+                    left = end - start
+                    while left > 0:
+                        chunk = source.read(min(left, _COPY_CHUNK))
+                        if not chunk:
+                            raise OSError(errno.EIO, f"{rejects} is shorter than its job state")
+                        target.write(chunk)
+                        left -= len(chunk)
+                target.flush()
+                os.fsync(target.fileno())
+        except OSError as error:
+            copy.unlink(missing_ok=True)
+            raise StateError(
+                f"Cannot rewrite {rejects} to retry its units: {error.strerror or error}.",
+                fix="free disk space and rerun the same command.",
+            ) from None
+        with self._writing():
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM units WHERE seq = ?", dropped)
+            self._db.executemany("UPDATE units SET rejects_end = ? WHERE seq = ?", moved)
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('rewrite', ?)",
+                (json.dumps({"copy": str(copy), "target": str(rejects)}),),
+            )
+            self._db.execute("COMMIT")
+        self.finish_rewrite(rejects)
+        return len(dropped)
+
+    def finish_rewrite(self, rejects: Path) -> None:
+        """Finish a rejects rewrite that a run committed but did not complete (it was
+        killed between the transaction and the rename), or drop the copy of one it
+        never committed. Called on every start, before the files are opened."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='rewrite'").fetchone()
+        if row is None:
+            rewrite_path(rejects).unlink(missing_ok=True)
+            return
+        pending = json.loads(row[0])
+        copy, target = Path(pending["copy"]), Path(pending["target"])
+        if copy.exists():  # not renamed yet: the ledger already describes the copy
+            os.replace(copy, target)
+            _fsync_folder(target.parent)
+        with self._writing():
+            self._db.execute("DELETE FROM meta WHERE key='rewrite'")
 
     def all_stats(self) -> Iterable[dict[str, Any]]:
         """The stats of every committed unit, in commit order."""
@@ -194,7 +292,7 @@ class AppendOnlyJsonl:
     def append(self, records: Iterable[Mapping[str, Any]]) -> int:
         """Write records as lines, flush and fsync; return the new file length."""
         payload = b"".join(
-            json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            redact(json.dumps(record, ensure_ascii=False, separators=(",", ":"))).encode() + b"\n"
             for record in records
         )
         if payload:
@@ -234,3 +332,88 @@ def replaced_whole(target: Path) -> Iterator[Path]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def rewrite_path(rejects: Path) -> Path:
+    """Where :meth:`JobState.forget` writes the new rejects file before the rename."""
+    return rejects.with_name(rejects.name + ".retry.partial")
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsynced
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _changed_keys(before: str, after: str) -> str:
+    """Which settings differ between two fingerprint descriptions, by name."""
+    try:
+        old, new = json.loads(before), json.loads(after)
+    except ValueError:
+        return "unknown"
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return "unknown"
+    changed = []
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) == new.get(key):
+            continue
+        if isinstance(old.get(key), dict) and isinstance(new.get(key), dict):
+            inner = sorted(
+                name
+                for name in set(old[key]) | set(new[key])
+                if old[key].get(name) != new[key].get(name)
+            )
+            changed += [f"{key}.{name}" for name in inner]
+        else:
+            changed.append(_KEY_NAMES.get(key, key))
+    return ", ".join(changed) if changed else "unknown"
+
+
+_KEY_NAMES = {"input_content": "the input's records", "input": "the input path"}
+
+
+class JobLock:
+    """Exclusive locks on every file a job writes, held from start to end.
+
+    ``flock`` on each file (created empty when missing, never truncated here): the
+    kernel drops the locks when the process ends, however it ends, so a killed job
+    never leaves a stale lock behind. A second job on any of the files is refused.
+    """
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self._descriptors: list[int] = []
+        try:
+            import fcntl
+        except ImportError:  # not a POSIX system: no locks to take
+            return
+        try:
+            for path in paths:
+                try:
+                    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                except OSError as error:
+                    raise StateError(
+                        f"Cannot open {path} for writing: {error.strerror}.",
+                        fix="create the folder or choose a writable path.",
+                    ) from None
+                self._descriptors.append(descriptor)
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise StateError(
+                        f"Another job is running on {path} (it holds the lock on that file).",
+                        fix="wait for it to finish or stop it, or give this job another "
+                        "--output (and --rejects/--state).",
+                    ) from None
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """Drop the locks (closing the files)."""
+        for descriptor in self._descriptors:
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
+        self._descriptors.clear()

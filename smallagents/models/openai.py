@@ -37,7 +37,7 @@ from typing import Any, Literal
 import httpx
 from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt
 
-from smallagents.errors import CircuitOpenError, EndpointError
+from smallagents.errors import CircuitOpenError, EndpointError, register_secret
 from smallagents.models.base import Completion, Model, Prompt
 from smallagents.models.resilience import (
     CircuitBreaker,
@@ -118,6 +118,7 @@ class OpenAIModel(Model):
         )
         """This endpoint's circuit breaker, shared with every instance that calls it."""
         key = api_key or _key_from_env(api_key_env)
+        register_secret(key)  # an error body that echoes the header must not leak it
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._client = httpx.Client(timeout=timeout, headers=headers, transport=transport)
 
