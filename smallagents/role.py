@@ -442,7 +442,11 @@ def make_spec(
         voting=voting,
         escalation=policy,
         state_fields=state_fields,
-        description=template.strip().splitlines()[0][:120],
+        # What the model is told it does (its system message's first sentence), else the
+        # template's first line.
+        description=(
+            (system or "").split(". ")[0].strip().rstrip(".") or template.strip()
+        ).splitlines()[0][:120],
     )
 
 

@@ -1046,3 +1046,15 @@ def test_the_example_config_parses_with_the_gra_settings(gra: ModuleType) -> Non
 
     table = load_config(ROOT / "examples" / "smallagents.toml").pipelines["gra"]
     assert gra.configure(table, environ={}) == gra.GraConfig()  # the example gives the defaults
+
+
+def test_roles_lists_what_each_gra_role_does() -> None:
+    result = runner.invoke(app, ["roles"], env={"COLUMNS": "250"})  # no wrapped cells
+    assert result.exit_code == 0, result.output
+    assert "Domain: {domain}" not in result.stdout  # was: each prompt template's first line
+    for description in (
+        "You write training examples for a helpful assistant",
+        "You review training examples for a helpful assistant",
+        "You settle disagreements between reviewers of training examples",
+    ):
+        assert description in result.stdout
