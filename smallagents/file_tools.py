@@ -7,10 +7,19 @@ so the model reads one line (``error: PermissionError: '../x' leaves the folder`
 and nothing outside the folder is read or written. ``write_file`` is marked
 ``requires_confirmation``: a batch job runs it only with ``--allow-tool write_file``.
 
-The check and the open are two steps: a process that swaps a folder inside the root
-for a link between them could still escape, so the root must not be writable by
-anyone the tools should be protected from. Files are opened with ``O_NOFOLLOW``,
-which closes the race for the last path component.
+A hard link inside the folder to a file outside it looks like any other file by
+its path, so the checks are made again on the opened descriptor: a file with more
+than one hard link is refused (read or written), and so is a descriptor whose real
+place (``/proc/self/fd``, on Linux) lies outside the folder. ``write_file`` opens
+without truncating, checks, and only then cuts the file to its new content.
+
+What remains: the check and the open are two steps, so a process that swaps a
+folder inside the root for a link between them could still make ``write_file``
+*create* a new file outside (an existing one is refused by the descriptor check
+before a byte is written; reads are refused after the open, before a byte is
+read). The root must therefore not be writable by anyone the tools should be
+protected from. Files are opened with ``O_NOFOLLOW``, which closes the race for
+the last path component.
 """
 
 from __future__ import annotations
@@ -80,6 +89,29 @@ class ConfinedFolder:
             raise PermissionError(f"{given!r} leads outside the folder through a link")
         return target
 
+    def check_opened(self, descriptor: int, given: str) -> None:
+        """Refuse an opened file that is not a plain file inside the folder.
+
+        Raises:
+            IsADirectoryError: it is not a regular file.
+            PermissionError: it has more than one hard link (one of them may be
+                outside the folder), or the descriptor leads outside the folder.
+        """
+        found = os.fstat(descriptor)
+        if not stat.S_ISREG(found.st_mode):
+            raise IsADirectoryError(f"{given!r} is not a file")
+        if found.st_nlink > 1:
+            raise PermissionError(
+                f"{given!r} has {found.st_nlink} hard links; a file linked from elsewhere "
+                "is refused (it may lie outside the folder)"
+            )
+        try:
+            real = Path(os.readlink(f"/proc/self/fd/{descriptor}"))
+        except OSError:  # no /proc (not Linux): the path checks are all there is
+            return
+        if real.is_absolute() and not real.is_relative_to(self.root):
+            raise PermissionError(f"{given!r} leads outside the folder")
+
     def shown(self, target: Path) -> str:
         """``target`` as the model knows it: relative to the folder."""
         relative = target.relative_to(self.root).as_posix()
@@ -119,8 +151,7 @@ def file_tools(
         except OSError as error:  # said without the root's absolute path
             raise OSError(f"cannot read {path!r}: {error.strerror}") from None
         with os.fdopen(descriptor, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise IsADirectoryError(f"{path!r} is not a file")
+            folder.check_opened(handle.fileno(), path)
             data = handle.read(max_output_chars * _BYTES_PER_CHAR + 1)
         return data.decode("utf-8", errors="replace")
 
@@ -157,13 +188,16 @@ def file_tools(
         target = folder.path(path)
         if target == folder.root:
             raise IsADirectoryError(f"{path!r} is the folder itself, not a file")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        # No O_TRUNC: an existing file is checked on its descriptor before it is cut.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             descriptor = os.open(target, flags, 0o644)
         except OSError as error:
             raise OSError(f"cannot write {path!r}: {error.strerror}") from None
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            folder.check_opened(handle.fileno(), path)
+            handle.truncate(0)
             handle.write(content)
         return f"wrote {len(content)} characters to {folder.shown(target)}"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -382,6 +383,28 @@ def test_file_tools_work_inside_the_folder(sandbox: tuple[Path, Path]) -> None:
     assert str(root) not in missing.observation  # the folder's real place stays private
     assert read_file.run({"path": "docs"}).status == "error"
     assert write_file.run({"path": ".", "content": "x"}, approve=approve).status == "error"
+
+
+def test_a_hard_link_to_a_file_outside_is_neither_read_nor_written(
+    sandbox: tuple[Path, Path],
+) -> None:
+    """A hard link looks like a plain file by its path: the opened descriptor is checked."""
+    root, outside = sandbox
+    os.link(outside / "secret.txt", root / "docs" / "linked.txt")
+    read_file, _, write_file = smallagents.file_tools(root)
+    approve = smallagents.allow_tools(["write_file"])
+    read = read_file.run({"path": "docs/linked.txt"})
+    written = write_file.run({"path": "docs/linked.txt", "content": "pwned"}, approve=approve)
+    for result in (read, written):
+        assert result.status == "error"
+        assert result.observation == (
+            "error: PermissionError: 'docs/linked.txt' has 2 hard links; a file linked from "
+            "elsewhere is refused (it may lie outside the folder)"
+        )
+    assert (outside / "secret.txt").read_text() == "SECRET"  # not truncated, not written
+    # A file of the folder's own is written over as before (opened, checked, then cut).
+    assert write_file.run({"path": "docs/note.txt", "content": "new"}, approve=approve).ok
+    assert (root / "docs" / "note.txt").read_text() == "new"
 
 
 def test_list_dir_caps_its_listing_and_read_only_tools_have_no_writer(tmp_path: Path) -> None:
