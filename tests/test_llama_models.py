@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
@@ -159,3 +160,134 @@ def test_pool_shares_one_instance_per_thread_and_never_across_threads() -> None:
     worker.start()
     worker.join()
     assert seen and seen[0] is not load_model("default")
+
+
+VERDICT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"verdict": {"enum": ["yes", "no"]}},
+    "required": ["verdict"],
+}
+
+
+def _forced_logprobs(model: LlamaModel, prompt: str, forced: list[int]) -> list[float]:
+    """Each forced token's logprob under the grammar mask, step by step, as a check."""
+    import numpy as np
+
+    from smallagents import compile_schema
+    from smallagents.models.llama import _prefill
+
+    schema = compile_schema(VERDICT_SCHEMA)
+    engine = model._engine()
+    mask = engine.acquire(schema)
+    llm = model._llm
+    tokens = model.tokenize(model.render(prompt))
+    _prefill(llm, tokens, model._last_prompt)
+    model._last_prompt = tokens
+    found: list[float] = []
+    try:
+        for index, token in enumerate(forced):
+            if index:
+                llm.eval([forced[index - 1]])
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
+            normalizer = mask.apply(logits, logsumexp=True)
+            found.append(float(logits[token]) - normalizer)
+            assert mask.matcher.consume_token(token)
+    finally:
+        engine.release(mask, schema)
+    return found
+
+
+def test_enum_confidence_is_the_masked_probability_of_the_choice(pool: Any) -> None:
+    from smallagents import compile_schema
+    from smallagents.structured.confidence import field_confidence, token_char_spans
+
+    smol = pool.load("default")
+    prompt = "Is the sky green? Answer as JSON."
+    generation = smol.generate(prompt, schema=VERDICT_SCHEMA, seed=0)
+    chosen = generation.value["verdict"]
+    confidence = generation.confidence["verdict"]
+    assert set(generation.confidence) == {"verdict"} and 0 < confidence <= 1
+    assert len(generation.token_logprobs) == generation.completion_tokens
+    assert all(lp <= 0 for lp in generation.token_logprobs)
+
+    # Replay the answer's own tokens under the mask: the same logprobs come back.
+    decoded = smol._decode(
+        smol.tokenize(smol.render(prompt)),
+        compile_schema(VERDICT_SCHEMA),
+        max_tokens=32,
+        temperature=0.0,
+        seed=0,
+        stop=None,
+    )
+    assert decoded.logprobs == pytest.approx(generation.token_logprobs, abs=1e-6)
+    assert _forced_logprobs(smol, prompt, list(decoded.tokens)) == pytest.approx(
+        decoded.logprobs, abs=1e-5
+    )
+
+    # Force the other option after the same prefix: its confidence, from the same
+    # mapping, is the other branch; the two are most of the mass, greedy took the larger.
+    pieces = [smol._llm._model.detokenize([token]) for token in decoded.tokens]
+    opened = next(i for i in range(len(pieces)) if b"".join(pieces[: i + 1]).endswith(b'":"'))
+    other = "no" if chosen == "yes" else "yes"
+    tail = list(smol._llm.tokenize(f'{other}"}}'.encode(), add_bos=False, special=False))
+    forced = list(decoded.tokens[: opened + 1]) + tail
+    forced_pieces = [smol._llm._model.detokenize([token]) for token in forced]
+    text = b"".join(forced_pieces).decode()
+    other_confidence = field_confidence(
+        text.removeprefix(" "),
+        token_char_spans(forced_pieces, skip_chars=len(text) - len(text.removeprefix(" "))),
+        _forced_logprobs(smol, prompt, forced),
+        VERDICT_SCHEMA,
+    )["verdict"]
+    assert 0 < other_confidence <= confidence
+    assert 0.5 < confidence + other_confidence <= 1 + 1e-6
+
+
+def test_unconstrained_logprobs_are_llama_cpps_own(pool: Any) -> None:
+    import llama_cpp
+
+    from smallagents.models.native import native_load
+
+    smol = pool.load("default")
+    prompt = "The capital of France is"
+    generation = smol.generate(prompt, max_tokens=6, seed=0)
+    assert generation.confidence == {}
+    with native_load():
+        reference = llama_cpp.Llama(
+            model_path=str(smol.path), n_ctx=512, n_threads=1, logits_all=True, verbose=False
+        )
+    try:
+        tokens = smol.tokenize(smol.render(prompt))
+        answer = reference.create_completion(tokens, max_tokens=6, temperature=0.0, logprobs=1)
+    finally:
+        with native_load():
+            reference.close()
+    expected = answer["choices"][0]["logprobs"]["token_logprobs"]
+    assert answer["choices"][0]["text"] == generation.text
+    # A different prefill batching moves the logits by a hair, never more.
+    assert generation.token_logprobs == pytest.approx(expected, abs=0.02)
+
+
+def test_confidence_off_records_nothing_and_answers_the_same(pool: Any) -> None:
+    smol = pool.load("default")
+    quiet = pool.load("default", confidence=False)
+    prompt = "Is the sky green? Answer as JSON."
+    on = smol.generate(prompt, schema=VERDICT_SCHEMA, seed=0, temperature=0.8)
+    off = quiet.generate(prompt, schema=VERDICT_SCHEMA, seed=0, temperature=0.8)
+    assert on.text == off.text
+    assert off.token_logprobs == () and off.confidence == {}
+    assert on.confidence
+
+
+def test_base_model_top_level_number_confidence(pool: Any) -> None:
+    gemma = pool.load("gemma-270m")
+    generation = gemma.generate(
+        "2 + 2 = 4\n3 + 5 = 8\n1 + 6 = 7\n4 + 2 =",
+        schema={"type": "integer", "minimum": 0, "maximum": 18},
+    )
+    assert set(generation.confidence) == {""}
+    assert 0 < generation.confidence[""] <= 1
+    # The optional leading space the grammar admits is not part of the value.
+    written = generation.token_logprobs[1:] if len(generation.token_logprobs) == 2 else ()
+    if written:
+        assert generation.confidence[""] == pytest.approx(math.exp(written[0]))

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 
 from smallagents.errors import StructuredOutputError
+from smallagents.structured.confidence import field_confidence
 from smallagents.structured.schema import CompiledSchema, RedFlag, SchemaLike, compile_schema
 
 Message = Mapping[str, str]
@@ -37,6 +38,12 @@ class Completion:
     completion_tokens: int
     finish_reason: FinishReason
     seconds: float
+    token_logprobs: tuple[float, ...] = ()
+    """Log-probability of each generated token under the model's distribution at
+    temperature 1, restricted by the grammar mask when there is one (empty: the
+    backend does not report them)."""
+    token_spans: tuple[tuple[int, int], ...] = ()
+    """The ``[start, end)`` characters of :attr:`text` each generated token wrote."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,8 @@ class Generation:
     """The outcome of :meth:`Model.generate`.
 
     Token counts and seconds add up every attempt, red-flagged ones included,
-    so that accounting reflects what the answer really cost.
+    so that accounting reflects what the answer really cost. ``token_logprobs``
+    and ``confidence`` describe the accepted attempt alone.
     """
 
     text: str
@@ -57,6 +65,16 @@ class Generation:
     attempts: int = 1
     red_flags: tuple[str, ...] = field(default=())
     seed: int | None = None
+    token_logprobs: tuple[float, ...] = ()
+    """Log-probability of each token of :attr:`text` under the model's own
+    distribution at temperature 1, restricted by the grammar mask under a schema
+    (whatever temperature sampled it). Empty where the backend gives none."""
+    confidence: dict[str, float] = field(default_factory=dict)
+    """Per-field confidence of a schema answer, by dotted path of each leaf value
+    (``"verdict"``, ``"calls.0.arguments.city"``; ``""`` for a top-level scalar):
+    the probability of the whole value for a number, boolean, null or a string the
+    schema enumerates; the mean token probability for a free string. See
+    :mod:`smallagents.structured.confidence`."""
 
 
 RESAMPLE_TEMPERATURE = 0.7
@@ -158,6 +176,17 @@ class Model(ABC):
             attempts=spent.calls,
             red_flags=tuple(spent.red_flags),
             seed=attempt_seed,
+            token_logprobs=completion.token_logprobs,
+            confidence=(
+                field_confidence(
+                    completion.text,
+                    completion.token_spans,
+                    completion.token_logprobs,
+                    compiled.json_schema,
+                )
+                if compiled is not None and completion.token_spans
+                else {}
+            ),
         )
 
     @abstractmethod

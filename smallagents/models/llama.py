@@ -20,6 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,8 @@ import numpy as np
 from smallagents.errors import ContextOverflowError, ModelFileError
 from smallagents.models.base import Completion, FinishReason, Model, Prompt
 from smallagents.models.native import NATIVE_LOCK, native_load
-from smallagents.structured.grammar import GrammarEngine, tokenizer_for
+from smallagents.structured.confidence import token_char_spans
+from smallagents.structured.grammar import GrammarEngine, log_sum_exp, tokenizer_for
 from smallagents.structured.schema import CompiledSchema
 
 if TYPE_CHECKING:
@@ -108,6 +110,15 @@ def _prefill(llm: llama_cpp.Llama, tokens: list[int], previous: list[int]) -> No
             start = boundary
 
 
+@dataclass(frozen=True)
+class _Decoded:
+    text: str
+    tokens: tuple[int, ...]
+    finish: FinishReason
+    logprobs: tuple[float, ...]
+    spans: tuple[tuple[int, int], ...]
+
+
 def _stop_position(text: str, stop: Sequence[str]) -> int | None:
     positions = [text.find(marker) for marker in stop if marker and marker in text]
     return min(positions) if positions else None
@@ -124,6 +135,7 @@ class LlamaModel(Model):
         n_ctx: int = DEFAULT_N_CTX,
         n_threads: int = DEFAULT_THREADS,
         chat_template: bool | None = None,
+        confidence: bool = True,
     ) -> None:
         """Load a GGUF file.
 
@@ -135,6 +147,8 @@ class LlamaModel(Model):
                 shared machine (see the module docstring).
             chat_template: use the GGUF's chat template for chat messages (``None``:
                 when the file has one). ``False`` sends every prompt as plain text.
+            confidence: record each generated token's log-probability (for
+                :attr:`Generation.confidence`); ``False`` only to measure its cost.
         """
         import llama_cpp
 
@@ -142,6 +156,7 @@ class LlamaModel(Model):
         check_gguf(self.path)
         self.name = name or self.path.name
         self.n_ctx = n_ctx
+        self.confidence = confidence
         self._lock = threading.Lock()
         with native_load():
             self._llm: llama_cpp.Llama = llama_cpp.Llama(
@@ -227,15 +242,17 @@ class LlamaModel(Model):
             if schema is not None:
                 self._engine()  # the tokenizer index is a one-time cost, not this call's
             started = time.perf_counter()
-            text, n_generated, finish = self._decode(
+            decoded = self._decode(
                 tokens, schema, max_tokens=max_tokens, temperature=temperature, seed=seed, stop=stop
             )
             return Completion(
-                text=text,
+                text=decoded.text,
                 prompt_tokens=len(tokens),
-                completion_tokens=n_generated,
-                finish_reason=finish,
+                completion_tokens=len(decoded.tokens),
+                finish_reason=decoded.finish,
                 seconds=time.perf_counter() - started,
+                token_logprobs=decoded.logprobs,
+                token_spans=decoded.spans,
             )
 
     def _decode(
@@ -247,13 +264,16 @@ class LlamaModel(Model):
         temperature: float,
         seed: int,
         stop: Sequence[str] | None,
-    ) -> tuple[str, int, FinishReason]:
+    ) -> _Decoded:
         """Prefill, then sample token by token; under a schema, mask the logits first.
 
         Written against llama-cpp-python 0.3.36 (pinned): it uses the same ``eval``
         and sampler-chain calls as ``Llama.generate``, with the grammar's mask written
         into llama.cpp's logits buffer between the two. A constrained answer ends as
         soon as the grammar is complete, without spending a decode on the end token.
+        Each chosen token's log-probability is read from the same buffer (masked,
+        at temperature 1): ``logit[token] - logsumexp(logits)``, the normalizer over
+        the legal tokens alone where the grammar leaves few.
         """
         import llama_cpp
 
@@ -265,6 +285,9 @@ class LlamaModel(Model):
         vocab = llm._model.vocab
         n_vocab = llm.n_vocab()
         generated: list[int] = []
+        logprobs: list[float] = []
+        record = self.confidence
+        scratch = np.empty(n_vocab, dtype=np.float32) if record and mask is None else None
         finish: FinishReason = "length"
         cut: int | None = None
         try:
@@ -273,14 +296,21 @@ class LlamaModel(Model):
             for step in range(max_tokens):
                 if step:
                     llm.eval([generated[-1]])
-                if mask is not None:
+                normalizer = 0.0
+                if mask is not None or record:
                     logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(n_vocab,))
-                    mask.apply(logits)
+                    if mask is not None:
+                        normalizer = mask.apply(logits, logsumexp=record)
+                    else:
+                        normalizer = log_sum_exp(logits, scratch)
+                # The sampler copies the logits; the buffer is unchanged until the next eval.
                 token = int(sampler.sample(llm._ctx, -1))
                 if llama_cpp.llama_vocab_is_eog(vocab, token):
                     finish = "stop"
                     break
                 generated.append(token)
+                if record:
+                    logprobs.append(float(logits[token]) - normalizer)
                 if mask is not None:
                     mask.matcher.consume_token(token)
                     if mask.matcher.is_stopped():
@@ -295,12 +325,21 @@ class LlamaModel(Model):
             sampler.close()
             if engine is not None and mask is not None and schema is not None:
                 engine.release(mask, schema)
-        text = self._detokenize(generated, prompt_tokens)
-        if mask is not None:
+        pieces = [self._llm._model.detokenize([token]) for token in generated]
+        text = b"".join(pieces).decode("utf-8", "replace")  # what detokenize() returns
+        skip = 0
+        if mask is not None and text.startswith(" "):
             # The grammar admits one leading space for the sake of few-shot prompts
             # (see structured/schema.py); the answer itself is the JSON after it.
-            text = text.removeprefix(" ")
-        return (text if cut is None else text[:cut]), len(generated), finish
+            text, skip = text[1:], 1
+        spans = token_char_spans(pieces, skip_chars=skip) if record else ()
+        return _Decoded(
+            text=text if cut is None else text[:cut],
+            tokens=tuple(generated),
+            finish=finish,
+            logprobs=tuple(logprobs),
+            spans=spans,
+        )
 
     def _detokenize(self, tokens: list[int], prompt_tokens: list[int]) -> str:
         raw = self._llm.detokenize(tokens, prev_tokens=prompt_tokens)

@@ -45,9 +45,15 @@ class TokenMask:
         self.matcher = matcher
         self._n_vocab = n_vocab
         self._bitmask = np.zeros((n_vocab + 31) // 32, dtype=np.int32)
+        self._buffer: np.ndarray[Any, Any] | None = None
 
-    def apply(self, logits: np.ndarray[Any, Any]) -> None:
-        """Set every token the grammar forbids next to minus infinity."""
+    def apply(self, logits: np.ndarray[Any, Any], *, logsumexp: bool = False) -> float:
+        """Set every token the grammar forbids next to minus infinity.
+
+        With ``logsumexp``, also return the log-sum-exp of the masked logits (the
+        normalizer of the masked distribution at temperature 1; ``0.0`` otherwise),
+        computed on the legal tokens alone where they are few.
+        """
         self.matcher.unsafe_compute_mask_ptr(self._bitmask.ctypes.data, self._bitmask.nbytes)
         allowed = np.unpackbits(
             self._bitmask.view(np.uint8), bitorder="little", count=self._n_vocab
@@ -58,8 +64,28 @@ class TokenMask:
             values = logits[kept]
             logits.fill(-np.inf)
             logits[kept] = values
-        else:
-            logits[~allowed] = -np.inf
+            return log_sum_exp(values) if logsumexp else 0.0
+        logits[~allowed] = -np.inf
+        return log_sum_exp(logits, self._scratch()) if logsumexp else 0.0
+
+    def _scratch(self) -> np.ndarray[Any, Any]:
+        if self._buffer is None:
+            self._buffer = np.empty(self._n_vocab, dtype=np.float32)
+        return self._buffer
+
+
+def log_sum_exp(
+    values: np.ndarray[Any, Any], scratch: np.ndarray[Any, Any] | None = None
+) -> float:
+    """``log(sum(exp(values)))``, stable; ``scratch`` (same shape) avoids an allocation."""
+    if len(values) == 0:
+        return float("-inf")
+    top = values.max()
+    if not np.isfinite(top):
+        return float(top)
+    shifted = np.subtract(values, top, out=scratch)
+    np.exp(shifted, out=shifted)
+    return float(top) + float(np.log(shifted.sum(dtype=np.float64)))
 
 
 class GrammarEngine:
