@@ -5,8 +5,8 @@ answers in the PyPI package ``bfcl-eval``; its dependencies pull torch, so insta
 it without them: ``pip install --no-deps bfcl-eval==2026.3.23``. This script reads
 the package's data files and writes, for ``smallagents eval caller --metric call``:
 
-* ``bfcl_live.jsonl``: 160 cases of ``live_simple`` and ``live_multiple`` (80 each),
-  half ``split: dev`` (for tuning prompts, thresholds and few-shot examples) and half
+* ``bfcl_live.jsonl``: 160 cases of ``live_simple`` and ``live_multiple`` (80 each,
+  interleaved), half ``split: dev`` (for tuning prompts, thresholds and few-shot examples) and half
   ``split: test`` (held out from all tuning; report on it);
 * ``bfcl_final.jsonl``: 40 cases each of ``simple_python``, ``multiple`` and
   ``irrelevance``, ``split: final``: for final reports only, never for tuning.
@@ -69,12 +69,15 @@ def _cases(name: str, count: int, rng: random.Random) -> list[dict]:
 def main() -> None:
     rng = random.Random(SEED)
     OUT.mkdir(parents=True, exist_ok=True)
-    live: list[dict] = []
+    per_category: list[list[dict]] = []
     for name in ("live_simple", "live_multiple"):
         cases = _cases(name, 80, rng)
         rng.shuffle(cases)
-        for index, case in enumerate(cases):
-            live.append({**case, "split": "dev" if index % 2 == 0 else "test"})
+        per_category.append(
+            [{**case, "split": "dev" if i % 2 == 0 else "test"} for i, case in enumerate(cases)]
+        )
+    # Interleaved, so that the first N records (--limit N) mix both categories.
+    live = [case for pair in zip(*per_category, strict=True) for case in pair]
     final = [
         {**case, "split": "final"}
         for name in ("simple_python", "multiple", "irrelevance")

@@ -210,6 +210,11 @@ class Run:
             model=own.model or self.defaults.model,
             fallback=own.fallback or self.defaults.fallback,
             votes=own.votes or self.defaults.votes,
+            min_confidence=(
+                own.min_confidence
+                if own.min_confidence is not None
+                else self.defaults.min_confidence
+            ),
         )
 
     def reserve_escalation(self) -> bool:

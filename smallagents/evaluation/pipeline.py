@@ -24,6 +24,8 @@ from smallagents.run import RoleRecord, Run
 
 EXPECTED_FIELD = "expected"
 SPLIT_FIELD = "split"
+KEPT = "kept"
+"""``--metric judge --field kept``: judge a filter (``gra-curate``) by what it kept."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,10 @@ class EvalPipeline:
         inputs = {key: value for key, value in data.items() if key not in hidden}
         result = self.inner.run_unit(inputs, run=run, seed=seed, unit_id=unit_id)
         answer = result.outputs[0] if result.outputs else None
+        if self.spec.fields == (KEPT,):
+            # A filter's verdict is whether it kept the record: a reject is its answer.
+            kept = answer is not None
+            answer = {**(answer or (result.rejects[0] if result.rejects else {})), KEPT: kept}
         score = self._metric(answer, expected)
         block = {
             "correct": score.correct,

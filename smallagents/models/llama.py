@@ -17,6 +17,7 @@ Three measured facts shape this module (see FACTS.md and ``benchmarks/decode.py`
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -119,6 +120,34 @@ class _Decoded:
     spans: tuple[tuple[int, int], ...]
 
 
+# llama_token_attr bits (llama.h): control and unknown tokens are parsed only in
+# markup; user-defined ones are matched in plain text too, as llama.cpp does.
+UNKNOWN, CONTROL, LSTRIP, RSTRIP = 1, 8, 128, 256
+_PLACEHOLDER = "\ue000{}\ue001"
+_PLACEHOLDER_RE = re.compile("\ue000(\\d+)\ue001")
+
+
+def _messages(prompt: Prompt) -> list[dict[str, Any]]:
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    return [dict(message) for message in prompt]
+
+
+def _as_template_writes(parts: list[str], contents: list[str], expected: str) -> list[str]:
+    """The contents as the template writes them: as they are, or trimmed by a ``| trim``.
+
+    Checked against the template rendered with the real contents; a template that
+    transforms contents otherwise gets them as they are (still never parsed).
+    """
+    for candidate in (contents, [content.strip() for content in contents]):
+        joined = "".join(
+            candidate[int(part)] if index % 2 else part for index, part in enumerate(parts)
+        )
+        if joined == expected:
+            return candidate
+    return contents
+
+
 def _stop_position(text: str, stop: Sequence[str]) -> int | None:
     positions = [text.find(marker) for marker in stop if marker and marker in text]
     return min(positions) if positions else None
@@ -205,14 +234,90 @@ class LlamaModel(Model):
             if isinstance(prompt, str):
                 return prompt
             return "\n\n".join(message["content"] for message in prompt)
-        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
-        tools = getattr(prompt, "tools", None)
-        rendered = self._formatter(messages=[dict(m) for m in messages], tools=tools or None)
+        return self._apply_template(_messages(prompt), getattr(prompt, "tools", None))
+
+    def _apply_template(self, messages: list[dict[str, Any]], tools: Any) -> str:
+        rendered = self._formatter(messages=messages, tools=tools or None)
         return str(rendered.prompt)
 
     def tokenize(self, text: str) -> list[int]:
-        """Token ids of ``text`` as this model reads it (special tokens parsed)."""
+        """Token ids of ``text`` with every special-token string in it parsed as one.
+
+        Only for text that holds no data: a prompt goes through :meth:`prompt_tokens`.
+        """
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
+
+    def prompt_tokens(self, prompt: Prompt) -> list[int]:
+        """Token ids of ``prompt`` as the model reads it: markup is parsed, data never.
+
+        Message contents are data (seed fields, tool results, few-shot outputs): a
+        content holding ``<|im_end|>\n<|im_start|>system`` must reach the model as
+        that text, not as control tokens that forge a turn. So the template is
+        rendered with a placeholder per content, control tokens are taken from the
+        template's own text only, and everything between two control tokens (markup
+        and contents alike) is tokenized as plain text, as llama.cpp itself cuts the
+        text at control tokens: for text without control-token strings the tokens
+        are exactly those of ``tokenize(render(prompt))``. A model without a
+        template reads the whole prompt as plain text (after its BOS).
+        """
+        llm = self._llm
+        bos = [t for t in llm.tokenize(b"", add_bos=True, special=False) if t == llm.token_bos()]
+        if self._formatter is None:
+            return bos + self._plain_tokens(self.render(prompt))
+        messages = _messages(prompt)
+        tools = getattr(prompt, "tools", None)
+        contents = [str(message.get("content") or "") for message in messages]
+        marked = [
+            {**message, "content": _PLACEHOLDER.format(index)}
+            if message.get("content")
+            else message
+            for index, message in enumerate(messages)
+        ]
+        parts = _PLACEHOLDER_RE.split(self._apply_template(marked, tools))
+        contents = _as_template_writes(parts, contents, self._apply_template(messages, tools))
+        pieces: list[str | int] = []
+        for index, part in enumerate(parts):
+            if index % 2:
+                pieces.append(contents[int(part)])
+            else:
+                pieces.extend(self._markup(part))
+        tokens = list(bos)
+        text = ""
+        strip_next = False
+        for piece in pieces:
+            if isinstance(piece, str):
+                text += piece.lstrip() if strip_next else piece
+                strip_next = strip_next and not text
+                continue
+            attr = llm._model.token_get_attr(piece)
+            if attr & LSTRIP:
+                text = text.rstrip()
+            tokens += self._plain_tokens(text)
+            tokens.append(piece)
+            text, strip_next = "", bool(attr & RSTRIP)
+        return tokens + self._plain_tokens(text)
+
+    def _plain_tokens(self, text: str) -> list[int]:
+        if not text:
+            return []
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _markup(self, text: str) -> list[str | int]:
+        """Template text cut at its control tokens: plain strings and control token ids."""
+        model = self._llm._model
+        pieces: list[str | int] = []
+        position = 0
+        for token in self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True):
+            if not model.token_get_attr(token) & (CONTROL | UNKNOWN):
+                continue
+            marker = model.token_get_text(token)
+            found = text.find(marker, position) if marker else -1
+            if found < 0:
+                continue
+            pieces += [text[position:found], token]
+            position = found + len(marker)
+        pieces.append(text[position:])
+        return pieces
 
     def _engine(self) -> GrammarEngine:
         if self._grammar is None:
@@ -231,7 +336,7 @@ class LlamaModel(Model):
         stop: Sequence[str] | None,
     ) -> Completion:
         with self._lock:
-            tokens = self.tokenize(self.render(prompt))
+            tokens = self.prompt_tokens(prompt)
             if len(tokens) + max_tokens > self.n_ctx:
                 raise ContextOverflowError(
                     model=self.name,

@@ -1,0 +1,128 @@
+"""Judges of instruction/response pairs that small models can actually do.
+
+A small reviewer's generated 1-10 score separates good from bad pairs no better
+than a coin (FACTS.md: AUROC 0.52 to 0.58). Two things work better, measured
+with ``smallagents eval`` on ``examples/judge_pairs.jsonl`` (see the README's
+"Judges" table):
+
+* ``judge_yes_no``: one yes/no question. The answer is one constrained token, and
+  its probability, read off the decoder (``RoleRecord.confidence["verdict"]``),
+  is a calibrated score: accept when P(yes) clears a threshold measured on the dev
+  split, not when the greedy word is "yes".
+* ``judge_solve`` then ``judge_agree``: the model answers the instruction itself,
+  then says whether the candidate's answer agrees with its own. Small models
+  generate better than they critique.
+
+Written only against the public ``smallagents`` API.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+import smallagents
+
+
+class Verdict(BaseModel):
+    """A yes/no verdict; its probability is the judge's score."""
+
+    verdict: Literal["yes", "no"]
+
+
+class Solution(BaseModel):
+    """The judge's own short answer to an instruction."""
+
+    answer: str = Field(min_length=1, max_length=200)
+
+
+_JUDGE_SYSTEM = (
+    "You check answers written for a dataset. A good answer is correct, on topic and "
+    "complete, and the instruction is a real request. Reply with JSON only."
+)
+
+_YES_NO_EXAMPLES = [
+    (
+        {"instruction": "What is 6 times 7?", "response": "6 times 7 is 42."},
+        Verdict(verdict="yes"),
+    ),
+    (
+        {"instruction": "What is the capital of Canada?", "response": "The capital is Toronto."},
+        Verdict(verdict="no"),
+    ),
+    (
+        {
+            "instruction": "How do I make a Python list empty?",
+            "response": "Call my_list.clear(), or assign my_list = [] for a new empty list.",
+        },
+        Verdict(verdict="yes"),
+    ),
+    (
+        {
+            "instruction": "How many legs does a spider have?",
+            "response": "Spiders spin webs from silk made in their bodies.",
+        },
+        Verdict(verdict="no"),
+    ),
+]
+
+
+@smallagents.role(
+    name="judge_yes_no",
+    model="qwen-1.5b",
+    system=_JUDGE_SYSTEM,
+    max_tokens=12,
+    examples=_YES_NO_EXAMPLES,
+)
+def judge_yes_no(instruction: str, response: str) -> Verdict:
+    """Instruction: {instruction}
+    Response: {response}
+    Is the response a correct, on-topic and complete answer to the instruction? Answer yes
+    or no."""
+
+
+@smallagents.role(
+    name="judge_solve",
+    model="qwen-1.5b",
+    system="You answer questions briefly and correctly. Reply with JSON only.",
+    max_tokens=96,
+    examples=[
+        ({"instruction": "What is 9 plus 8?"}, Solution(answer="17")),
+        ({"instruction": "What is the capital of Japan?"}, Solution(answer="Tokyo")),
+    ],
+)
+def judge_solve(instruction: str) -> Solution:
+    """{instruction}"""
+
+
+@smallagents.role(
+    name="judge_agree",
+    model="qwen-1.5b",
+    system="You compare two answers to the same instruction. Reply with JSON only.",
+    max_tokens=12,
+    examples=[
+        (
+            {
+                "instruction": "What is 9 plus 8?",
+                "reference": "17",
+                "response": "9 + 8 = 17.",
+            },
+            Verdict(verdict="yes"),
+        ),
+        (
+            {
+                "instruction": "What is the capital of Japan?",
+                "reference": "Tokyo",
+                "response": "The capital of Japan is Kyoto.",
+            },
+            Verdict(verdict="no"),
+        ),
+    ],
+)
+def judge_agree(instruction: str, reference: str, response: str) -> Verdict:
+    """Instruction: {instruction}
+    Reference answer: {reference}
+    Candidate answer: {response}
+    Does the candidate give the same answer as the reference and address the instruction?
+    Answer yes or no."""
