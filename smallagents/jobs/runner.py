@@ -368,6 +368,8 @@ def run_job(
     key, description = fingerprint(
         pipeline, options, input_content=digest.hexdigest()[:32], config=config
     )
+    if not options.fresh and not options.state_path.exists():
+        _refuse_foreign_output(options)  # before the lock creates any file (again under it)
     # The Parquet output itself is not locked (nor created): it appears whole at the
     # end, from the journal, which is.
     lock = JobLock([options.state_path, options.journal_path, options.rejects_path])

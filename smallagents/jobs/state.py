@@ -75,7 +75,7 @@ class JobState:
         """Tie the state to a configuration; refuse another one unless ``fresh``."""
         row = self._db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
         if row is not None and row[0] != fingerprint and not fresh:
-            changed = _changed_keys(self._meta("description"), description)
+            changed = _changed_keys(self._meta("description"), redact(description))
             raise StateError(
                 f"The job state {self.path} belongs to a run with another configuration "
                 f"(changed since: {changed}).",
@@ -91,7 +91,7 @@ class JobState:
                     "INSERT INTO meta VALUES (?, ?)",
                     [
                         ("fingerprint", fingerprint),
-                        ("description", description),
+                        ("description", redact(description)),
                         ("schema_version", SCHEMA_VERSION),
                     ],
                 )
@@ -128,7 +128,8 @@ class JobState:
         """
         with self._writing():
             self._db.execute(
-                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"note:{key}", json.dumps(value))
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                (f"note:{key}", redact(json.dumps(value))),
             )
 
     def notes(self) -> dict[str, Any]:
@@ -349,27 +350,26 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _changed_keys(before: str, after: str) -> str:
-    """Which settings differ between two fingerprint descriptions, by name."""
+    """Which settings differ between two fingerprint descriptions, by dotted name."""
     try:
         old, new = json.loads(before), json.loads(after)
     except ValueError:
         return "unknown"
-    if not isinstance(old, dict) or not isinstance(new, dict):
-        return "unknown"
-    changed = []
-    for key in sorted(set(old) | set(new)):
-        if old.get(key) == new.get(key):
-            continue
-        if isinstance(old.get(key), dict) and isinstance(new.get(key), dict):
-            inner = sorted(
-                name
-                for name in set(old[key]) | set(new[key])
-                if old[key].get(name) != new[key].get(name)
-            )
-            changed += [f"{key}.{name}" for name in inner]
-        else:
-            changed.append(_KEY_NAMES.get(key, key))
-    return ", ".join(changed) if changed else "unknown"
+    changed: list[str] = []
+    _differences(old, new, "", changed)
+    shown = [_KEY_NAMES.get(name, name) for name in changed[:6]]
+    more = f" and {len(changed) - 6} more" if len(changed) > 6 else ""
+    return ", ".join(shown) + more if shown else "unknown"
+
+
+def _differences(old: Any, new: Any, prefix: str, found: list[str]) -> None:
+    if old == new:
+        return
+    if isinstance(old, dict) and isinstance(new, dict) and prefix.count(".") < 3:
+        for key in sorted(set(old) | set(new)):
+            _differences(old.get(key), new.get(key), f"{prefix}{key}.", found)
+        return
+    found.append(prefix.rstrip("."))
 
 
 _KEY_NAMES = {"input_content": "the input's records", "input": "the input path"}

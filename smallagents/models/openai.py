@@ -37,7 +37,7 @@ from typing import Any, Literal
 import httpx
 from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt
 
-from smallagents.errors import CircuitOpenError, EndpointError, register_secret
+from smallagents.errors import CircuitOpenError, EndpointError, redact, register_secret
 from smallagents.models.base import Completion, Model, Prompt
 from smallagents.models.resilience import (
     CircuitBreaker,
@@ -296,7 +296,7 @@ class OpenAIModel(Model):
             ) from None
         if response.status_code >= 400:
             raise EndpointError(
-                f"{url} answered HTTP {response.status_code}: {response.text[:200]!r}.",
+                f"{url} answered HTTP {response.status_code}: {redact(response.text)[:200]!r}.",
                 url=url,
                 status=response.status_code,
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
@@ -309,7 +309,7 @@ class OpenAIModel(Model):
         except ValueError:
             raise EndpointError(
                 f"{url} answered HTTP {response.status_code} with a body that is not JSON: "
-                f"{response.text[:120]!r}.",
+                f"{redact(response.text)[:120]!r}.",
                 url=url,
                 status=response.status_code,
                 fix="point BASE_URL at an OpenAI-compatible API root (often ending in /v1).",
