@@ -69,7 +69,9 @@ class JobFiles:
     journal: Path
 
     @classmethod
-    def of(cls, output: Path, *, rejects: Path | None = None, state: Path | None = None) -> JobFiles:
+    def of(
+        cls, output: Path, *, rejects: Path | None = None, state: Path | None = None
+    ) -> JobFiles:
         options = JobOptions(input="-", output=output, rejects=rejects, state=state)
         return cls(output, options.rejects_path, options.state_path, options.journal_path)
 
@@ -175,18 +177,18 @@ class Aggregates:
         verdict = record.get("verdict")
         if verdict:
             self.verdicts["adjudicated " + verdict if record.get("adjudicated") else verdict] += 1
-        for check in record.get("checks") or []:
+        for check in _strings(record.get("checks")):
             self.checks[check] += 1
         if record.get("disagreement"):
             self.disagreements[str(record["disagreement"]).split(" from ")[0]] += 1
         votes: dict[str, bool] = {}
-        for review in record.get("reviews") or []:
+        for review in _reviews(record):
             name = str(review.get("reviewer", "reviewer"))
             if name not in self.reviewers:
                 self.reviewers.append(name)
-            if "score" not in review:
+            score, accept = review.get("score"), bool(review.get("accept"))
+            if isinstance(score, bool) or not isinstance(score, int):
                 continue
-            score, accept = int(review["score"]), bool(review.get("accept"))
             self.scores[name][score] += 1
             if (accept and score <= 3) or (not accept and score >= 8):
                 self.contradictions[name] += 1
@@ -219,6 +221,18 @@ class Aggregates:
             self.timeline.append((model_seconds, index, kept))
 
 
+def _reviews(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A record's reviews, if it has any in gra's shape (a list of objects)."""
+    reviews = record.get("reviews")
+    if not isinstance(reviews, list):
+        return []
+    return [review for review in reviews if isinstance(review, dict)]
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
 def _clip(value: Any) -> Any:
     if isinstance(value, str) and len(value) > _TEXT_LIMIT:
         return value[:_TEXT_LIMIT] + " …"
@@ -227,10 +241,7 @@ def _clip(value: Any) -> Any:
 
 def table_row(record: Mapping[str, Any], kept: bool) -> dict[str, Any]:
     """What the table shows of one record (long texts clipped)."""
-    reviews = [
-        {key: _clip(value) for key, value in review.items()}
-        for review in record.get("reviews") or []
-    ]
+    reviews = [{key: _clip(value) for key, value in review.items()} for review in _reviews(record)]
     shown = {
         key: _clip(value)
         for key, value in record.items()
@@ -244,9 +255,9 @@ def table_row(record: Mapping[str, Any], kept: bool) -> dict[str, Any]:
         "verdict": str(record.get("verdict", "")),
         "reason": _clip(str(record.get("reason", ""))),
         "scores": ", ".join(str(r["score"]) for r in reviews if "score" in r),
-        "checks": ", ".join(record.get("checks") or []),
+        "checks": ", ".join(_strings(record.get("checks"))),
         "reviews": reviews,
-        "models": record.get("models") or {},
+        "models": record.get("models") if isinstance(record.get("models"), dict) else {},
         "fields": shown,
     }
 
@@ -331,12 +342,8 @@ def _figures(data: ReportData) -> list[tuple[str, str, Any]]:
     outcomes = Counter({"accepted": agg.accepted, "rejected": agg.rejected})
     outcomes.update({f"verdict: {k}": v for k, v in agg.verdicts.items()})
     figures.append(("plot-outcomes", "Outcomes", bar(outcomes) if +outcomes else None))
-    figures.append(
-        ("plot-reasons", "Rejection reasons", bar(agg.reasons) if agg.reasons else None)
-    )
-    figures.append(
-        ("plot-checks", "Free checks failed", bar(agg.checks) if agg.checks else None)
-    )
+    figures.append(("plot-reasons", "Rejection reasons", bar(agg.reasons) if agg.reasons else None))
+    figures.append(("plot-checks", "Free checks failed", bar(agg.checks) if agg.checks else None))
     if agg.scores:
         scores = go.Figure(
             [
@@ -356,14 +363,14 @@ def _figures(data: ReportData) -> list[tuple[str, str, Any]]:
     if len(names) > 1 and agg.both:
         matrix = [
             [
-                1.0 if a == b else _share(agg.agree[tuple(sorted((a, b)))], agg.both[tuple(sorted((a, b)))])
+                1.0
+                if a == b
+                else _share(agg.agree[tuple(sorted((a, b)))], agg.both[tuple(sorted((a, b)))])
                 for b in names
             ]
             for a in names
         ]
-        text = [
-            ["" if value is None else f"{value:.2f}" for value in row] for row in matrix
-        ]
+        text = [["" if value is None else f"{value:.2f}" for value in row] for row in matrix]
         agreement = go.Figure(
             go.Heatmap(
                 z=matrix, x=names, y=names, text=text, texttemplate="%{text}", zmin=0, zmax=1,
@@ -387,11 +394,18 @@ def _figures(data: ReportData) -> list[tuple[str, str, Any]]:
     )
     escalations = Counter({f"{role}: {reason}": n for (role, reason), n in agg.escalations.items()})
     figures.append(
-        ("plot-escalations", "Escalations and their reasons", bar(escalations) if escalations else None)
+        (
+            "plot-escalations",
+            "Escalations and their reasons",
+            bar(escalations) if escalations else None,
+        )
     )
     if agg.latency:
         latency = go.Figure(
-            [go.Box(y=values, name=role, boxpoints=False) for role, values in sorted(agg.latency.items())]
+            [
+                go.Box(y=values, name=role, boxpoints=False)
+                for role, values in sorted(agg.latency.items())
+            ]
         )
         latency.update_yaxes(title="seconds per call")
         tokens = go.Figure(
@@ -413,12 +427,16 @@ def _figures(data: ReportData) -> list[tuple[str, str, Any]]:
         throughput = go.Figure(
             [
                 go.Scatter(x=x, y=[n for _, n, _ in agg.timeline], mode="lines", name="units done"),
-                go.Scatter(x=x, y=[k for _, _, k in agg.timeline], mode="lines", name="records kept"),
+                go.Scatter(
+                    x=x, y=[k for _, _, k in agg.timeline], mode="lines", name="records kept"
+                ),
             ]
         )
         axis = "minutes since the first unit" if agg.timed else "model minutes, summed over units"
         throughput.update_xaxes(title=axis)
-    figures.append(("plot-throughput", "Throughput over time", throughput if agg.timeline else None))
+    figures.append(
+        ("plot-throughput", "Throughput over time", throughput if agg.timeline else None)
+    )
     for _, _, figure in figures:
         if figure is not None:
             figure.update_layout(
@@ -523,7 +541,9 @@ def render(data: ReportData) -> str:
     summary = data.summary
     rates = summary["rates"]
     done, total = summary["units"]["done"], summary["units"]["total"]
-    state = "finished" if total and done >= total else f"running or stopped: {done} of {total} units"
+    state = (
+        "finished" if total and done >= total else f"running or stopped: {done} of {total} units"
+    )
     note = data.note
     figures_html = []
     for div_id, title, figure in _figures(data):
@@ -587,9 +607,10 @@ def render(data: ReportData) -> str:
 <h2>Records</h2>
 {held_html}
 <div class="controls">
-<input id="filter" type="search" placeholder="Filter: words that must all appear (id, text, reason, reviews)">
-<select id="status-filter"><option value="all">all</option><option value="accepted">accepted</option>
-<option value="rejected">rejected</option></select>
+<input id="filter" type="search"
+ placeholder="Filter: words that must all appear (id, text, reason, reviews)">
+<select id="status-filter"><option value="all">all</option>
+<option value="accepted">accepted</option><option value="rejected">rejected</option></select>
 <span id="shown-count"></span>
 </div>
 <table id="records"><thead><tr><th>status</th><th>id</th><th>instruction</th><th>response</th>
