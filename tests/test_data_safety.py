@@ -585,3 +585,38 @@ def test_a_truncated_parquet_input_is_one_line(job: Path) -> None:
     one_line_error(run(job, "--output", "out.jsonl", source="cut.parquet"), 2,
                    "cut.parquet is not a readable Parquet file", "truncated")  # fmt: skip
     assert snapshot(job) == before
+
+
+GGUF_ROLE = '''
+from pydantic import BaseModel
+import smallagents
+
+
+class Label(BaseModel):
+    label: str
+
+
+@smallagents.role(model={path!r}, max_tokens=8)
+def label(text: str) -> Label:
+    """Label this text with one word: {{text}}"""
+'''
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_gguf_file_stops_the_job_with_one_line(tmp_path: Path, damage: str) -> None:
+    """The embedded model's file cut short, or its header with noise behind it: llama.cpp
+    refuses both with a ValueError, which the job turns into one line."""
+    from smallagents.models.embedded import embedded_path
+
+    whole = embedded_path("default").read_bytes()
+    body = whole[:3_000_000] if damage == "truncated" else whole[:4] + os.urandom(500_000)
+    (tmp_path / "model.gguf").write_bytes(body)
+    (tmp_path / "roles.py").write_text(GGUF_ROLE.format(path=str(tmp_path / "model.gguf")))
+    write_records(tmp_path / "in.jsonl", [{"id": "a", "text": "hi"}, {"id": "b", "text": "yo"}])
+    result = runner.invoke(
+        app,
+        ["run", "label", "--roles", str(tmp_path / "roles.py"), "--quiet", "--workers", "1",
+         "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl")],
+    )  # fmt: skip
+    one_line_error(result, 2, "model.gguf could not be loaded by llama.cpp", "truncated")
+    assert ids(tmp_path / "out.jsonl") == [] and ids(tmp_path / "out.rejects.jsonl") == []

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from smallagents.errors import UsageError
+from smallagents.errors import UsageError, redact
 from smallagents.evaluation.pipeline import EvalPipeline, EvalSpec
 from smallagents.jobs.config import RUN_DEFAULTS, JobConfig, RunSettings, load_config
 from smallagents.jobs.executors import Executor
@@ -262,7 +262,7 @@ def run_command(
         },
     )
     if report is not None:
-        _write_report(report, dumps(result) + "\n")
+        _write_report(report, redact(dumps(result)) + "\n")
     if report_html is not None:
         from smallagents.jobs.html_report import write_html_report
 

@@ -18,7 +18,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from smallagents.errors import RoleUnresolvedError, SmallAgentsError, UsageError, is_unreachable
+from smallagents.errors import (
+    ModelFileError,
+    RoleUnresolvedError,
+    SmallAgentsError,
+    UsageError,
+    is_unreachable,
+)
 from smallagents.jobs.pipelines import MODEL_UNREACHABLE, Pipeline, UnitResult
 from smallagents.models.pool import (
     ModelPool,
@@ -153,6 +159,9 @@ class LocalExecutor:
                 use_thread_pool(caller_pool)
 
 
+_LLAMA_LOAD_FAILED = "Failed to load model"
+
+
 def run_guarded(work: Callable[[Unit], UnitResult], unit: Unit) -> UnitResult:
     """Turn a unit's own failure into a reject with the reason; usage errors still stop.
 
@@ -164,6 +173,20 @@ def run_guarded(work: Callable[[Unit], UnitResult], unit: Unit) -> UnitResult:
         return work(unit)
     except UsageError:
         raise
+    except ValueError as error:
+        # llama-cpp-python's only word for a GGUF file whose header is right but whose
+        # body is not (truncated, garbage): the job stops with one line, not a traceback.
+        text = str(error)
+        if not text.startswith(_LLAMA_LOAD_FAILED):
+            raise
+        path = text.partition("from file: ")[2] or "the model file"
+        raise ModelFileError(
+            f"Model file {path} could not be loaded by llama.cpp: it is a GGUF file by its "
+            "header, but truncated, damaged or of an architecture this llama.cpp lacks.",
+            path=path,
+            fix="copy or download it again and compare its size or checksum, or choose "
+            "another --model.",
+        ) from None
     except SmallAgentsError as error:
         unreachable = is_unreachable(error) or (
             isinstance(error, RoleUnresolvedError)
