@@ -223,3 +223,19 @@ def test_in_a_real_browser(job: Path, tmp_path: Path) -> None:
             browser.close()
     assert problems == []
     assert all(url.startswith("file:") for url in requests), requests
+
+
+def test_any_pipeline_output_and_no_state(tmp_path: Path) -> None:
+    # A role job's records (no reviews, checks or models in gra's shape) and no state file.
+    output = tmp_path / "labels.jsonl"
+    output.write_text(
+        '{"id": "a", "output": "positive", "reviews": "n/a", "checks": "x", "models": 3}\n'
+        '{"id": "b", "output": "negative"}\n'
+    )
+    (tmp_path / "labels.rejects.jsonl").write_text('{"id": "c", "reason": "unresolved (x): y"}\n')
+    data = collect(JobFiles.of(output))
+    assert (data.aggregates.accepted, data.aggregates.rejected) == (2, 1)
+    assert data.aggregates.reasons == {"unresolved": 1} and not data.aggregates.scores
+    assert [row["instruction"] for row in data.rows] == ["positive", "negative", ""]
+    page = render(data)
+    assert page.count("nothing to show in this job") == 8  # only outcomes and reasons plotted
