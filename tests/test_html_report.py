@@ -121,6 +121,7 @@ def test_the_page_is_self_contained(job: Path) -> None:
     assert page.count('class="plot"') == 9 and "nothing to show in this job" in page  # escalations
     assert HOSTILE not in page and "\\u003c/script\\u003e" in page  # record text stays data
     assert "state</td><td><code>finished</code>" in page
+    assert "<code>gra_reviewer_1: 0 of 9, gra_reviewer_2: 0 of 9</code>" in page
 
 
 def test_a_running_job(gra: ModuleType, tmp_path: Path) -> None:

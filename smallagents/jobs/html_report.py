@@ -577,6 +577,18 @@ def render(data: ReportData) -> str:
         ("started (latest run)", str(note.get("started", "-"))),
         ("smallagents", str(note.get("smallagents_version", "-"))),
     ]  # fmt: skip
+    agg = data.aggregates
+    if agg.scores:
+        facts.append(
+            (
+                "reviews that contradict themselves (accept at 3 or below, reject at 8 or above)",
+                ", ".join(
+                    f"{name}: {agg.contradictions[name]} of {sum(agg.scores[name].values())}"
+                    for name in agg.reviewers
+                    if name in agg.scores
+                ),
+            )
+        )
     settings = (note.get("pipeline") or {}).get("settings")
     if settings:
         facts.append(("pipeline settings", json.dumps(settings)))
