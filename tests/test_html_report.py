@@ -13,6 +13,7 @@ import html
 import json
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -240,3 +241,20 @@ def test_any_pipeline_output_and_no_state(tmp_path: Path) -> None:
     assert [row["instruction"] for row in data.rows] == ["positive", "negative", ""]
     page = render(data)
     assert page.count("nothing to show in this job") == 8  # only outcomes and reasons plotted
+
+
+def test_without_plotly_the_run_stops_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)  # import fails
+    (tmp_path / "in.jsonl").write_text('{"instruction": "Rice is a grain.", "response": "Yes."}\n')
+    result = runner.invoke(
+        app,
+        [
+            "run", "gra-curate", "--input", str(tmp_path / "in.jsonl"), "--output",
+            str(tmp_path / "out.jsonl"), "--quiet", "--report-html", str(tmp_path / "r.html"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "needs plotly" in result.output
+    assert "pip install 'smallagents[report]'" in result.output
+    assert not (tmp_path / "out.jsonl").exists()

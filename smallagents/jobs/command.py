@@ -211,6 +211,10 @@ def run_command(
         job_config.pipelines.get(name, {}), parse_sets(set_), str(config or "smallagents.toml")
     )
     pipeline = find_pipeline(name, roles, graphs, evaluation, pipeline_settings)
+    if report_html is not None:  # the page needs plotly: say so before any work
+        from smallagents.jobs.html_report import require_plotly
+
+        require_plotly()
     cli_models = _parse_models(model)
     _check_role_names(pipeline, cli_models)
     chosen_executor = _choose_executor(

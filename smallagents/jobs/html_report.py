@@ -45,7 +45,7 @@ _LATENCY_SAMPLES = 5000
 """Call durations per role kept for the latency plot (every n-th beyond that)."""
 
 
-def _require_plotly() -> Any:
+def require_plotly() -> Any:
     try:
         import plotly.graph_objects as go
     except ImportError:
@@ -322,7 +322,7 @@ def collect(files: JobFiles, *, max_rows: int = MAX_ROWS) -> ReportData:
 
 def _figures(data: ReportData) -> list[tuple[str, str, Any]]:
     """``(id, title, figure or None)`` for every plot; ``None``: nothing to show."""
-    go = _require_plotly()
+    go = require_plotly()
     agg = data.aggregates
     figures: list[tuple[str, str, Any]] = []
 
@@ -535,7 +535,7 @@ _SCRIPT = r"""
 
 def render(data: ReportData) -> str:
     """The whole page: one HTML document with plotly.js, the figures and the records inline."""
-    _require_plotly()
+    require_plotly()
     from plotly.offline import get_plotlyjs
 
     summary = data.summary
@@ -649,7 +649,7 @@ def write_html_report(
     Raises:
         UsageError: no job at ``output``, plotly missing, or the page cannot be written.
     """
-    _require_plotly()
+    require_plotly()
     files = JobFiles.of(output, rejects=rejects, state=state)
     target = target or output.with_name(output.name + ".report.html")
     page = render(collect(files, max_rows=max_rows))
