@@ -99,6 +99,11 @@ def test_the_numbers_on_the_page(job: Path) -> None:
     assert (agg.accepted, agg.rejected) == (7, 5)
     assert agg.reasons == {"free check": 3, "the adjudicator rejected it": 2}
     assert agg.checks == {"not_a_request": 3}
+    assert agg.outcomes == {
+        "kept: the reviewers accepted it": 7,
+        "rejected: free check": 3,
+        "rejected: the adjudicator rejected it": 2,
+    }
     assert agg.disagreements == {"the reviewers split on accepting it": 2}
     assert agg.scores["gra_reviewer_1"] == {8: 7, 3: 2}
     assert agg.scores["gra_reviewer_2"] == {7: 9}

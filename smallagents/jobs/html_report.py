@@ -150,7 +150,8 @@ class Aggregates:
 
     accepted: int = 0
     rejected: int = 0
-    verdicts: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    """Where records went: kept by whom (and how), or rejected."""
     reasons: Counter[str] = field(default_factory=Counter)
     checks: Counter[str] = field(default_factory=Counter)
     disagreements: Counter[str] = field(default_factory=Counter)
@@ -174,9 +175,7 @@ class Aggregates:
         else:
             self.rejected += 1
             self.reasons[reason_category(str(record.get("reason", "")))] += 1
-        verdict = record.get("verdict")
-        if verdict:
-            self.verdicts["adjudicated " + verdict if record.get("adjudicated") else verdict] += 1
+        self.outcomes[outcome(record, kept)] += 1
         for check in _strings(record.get("checks")):
             self.checks[check] += 1
         if record.get("disagreement"):
@@ -219,6 +218,19 @@ class Aggregates:
             self.timeline.append((float(finished), index, kept))
         else:
             self.timeline.append((model_seconds, index, kept))
+
+
+def outcome(record: Mapping[str, Any], kept: bool) -> str:
+    """Where one record went: ``kept: the adjudicator revised it``, ``rejected: free check`` ..."""
+    if not kept:
+        return "rejected: " + reason_category(str(record.get("reason", "")))
+    verdict = record.get("verdict")
+    if verdict == "revise":
+        return "kept: the adjudicator revised it"
+    if verdict == "accept":
+        who = "the adjudicator" if record.get("adjudicated") else "the reviewers"
+        return f"kept: {who} accepted it"
+    return "kept"
 
 
 def _reviews(record: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -339,9 +351,9 @@ def _figures(data: ReportData) -> list[tuple[str, str, Any]]:
             figure.update_yaxes(autorange="reversed")
         return figure
 
-    outcomes = Counter({"accepted": agg.accepted, "rejected": agg.rejected})
-    outcomes.update({f"verdict: {k}": v for k, v in agg.verdicts.items()})
-    figures.append(("plot-outcomes", "Outcomes", bar(outcomes) if +outcomes else None))
+    figures.append(
+        ("plot-outcomes", "Where the records went", bar(agg.outcomes) if agg.outcomes else None)
+    )
     figures.append(("plot-reasons", "Rejection reasons", bar(agg.reasons) if agg.reasons else None))
     figures.append(("plot-checks", "Free checks failed", bar(agg.checks) if agg.checks else None))
     if agg.scores:
