@@ -339,6 +339,13 @@ def test_records_failed_for_an_unreachable_model_are_retried_exactly_once(job: P
     assert json.loads((job / "r.json").read_text())["counters"]["model_unreachable"] == 3
     assert ids(job / "out.rejects.jsonl") == ["e0", "e2", "e4"]
     each_once(job, everything)
+    # The summary says how many --retry-failed would run again.
+    shown = runner.invoke(
+        app,
+        ["run", "endpoint", "--graphs", str(job / "safety.py"), "--input", "in.jsonl",
+         "--output", "out.jsonl"],
+    )  # fmt: skip
+    assert shown.exit_code == 0 and "model unreachable (--retry-failed)" in shown.stderr
     # A rerun has nothing to do; --retry-failed runs the three again, once.
     marker.write_text("up")
     again = run(job, "--output", "out.jsonl", pipeline="endpoint")

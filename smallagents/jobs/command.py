@@ -19,7 +19,12 @@ from smallagents.errors import UsageError, redact
 from smallagents.evaluation.pipeline import EvalPipeline, EvalSpec
 from smallagents.jobs.config import RUN_DEFAULTS, JobConfig, RunSettings, load_config
 from smallagents.jobs.executors import Executor
-from smallagents.jobs.pipelines import GraphPipeline, Pipeline, RolePipeline
+from smallagents.jobs.pipelines import (
+    MODEL_UNREACHABLE,
+    GraphPipeline,
+    Pipeline,
+    RolePipeline,
+)
 from smallagents.jobs.progress import choose_view
 from smallagents.jobs.runner import (
     JobOptions,
@@ -396,6 +401,9 @@ def _print_summary(result: dict[str, Any]) -> None:
         rows += [("tool calls", tools["total"]), ("tool calls failed", tools["failed"])]
     if tools.get("needs_confirmation"):  # the calls --allow-tool would have run
         rows.append(("tool calls refused (needs confirmation)", tools["needs_confirmation"]))
+    unreachable = result.get("counters", {}).get(MODEL_UNREACHABLE)
+    if unreachable:  # what --retry-failed would run again
+        rows.append(("rejected: model unreachable (--retry-failed)", unreachable))
     for label, value in rows:
         shown = "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
         table.add_row(label, shown)
