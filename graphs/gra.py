@@ -39,6 +39,7 @@ no thresholds: the defaults are our own. Written only against the public
 ``smallagents`` API; roles are loaded by path from ``roles/gra.py``.
 """
 
+import hashlib
 import itertools
 import operator
 import os
@@ -93,6 +94,9 @@ class GraConfig:
             with the reviews' feedback (or the failed check), and it is checked and
             reviewed again.
         checks: the free checks that run before any review (:data:`CHECKS`).
+        drafts: how many drafts the Generator may write per unit: a draft that fails a
+            free check is discarded and drawn again with another seed (a red flag,
+            resampled, not repaired), up to ``drafts`` in all, before any review.
     """
 
     reviewers: int = 2
@@ -106,6 +110,7 @@ class GraConfig:
     dedupe_threshold: float = DEFAULT_THRESHOLD
     refine: bool = False
     checks: tuple[str, ...] = CHECKS
+    drafts: int = 1
 
     def __post_init__(self) -> None:
         problems = [
@@ -129,6 +134,7 @@ class GraConfig:
                 ("spread_threshold must be 1 to 10", not 1 <= self.spread_threshold <= 10),
                 ("accept_threshold must be 1 to 10", not 1 <= self.accept_threshold <= 10),
                 ("dedupe_threshold must be in (0, 1]", not 0 < self.dedupe_threshold <= 1),
+                ("drafts must be 1 to 5", not 1 <= self.drafts <= 5),
                 (
                     f"checks must be among {', '.join(CHECKS)}",
                     any(check not in CHECKS for check in self.checks),
@@ -209,6 +215,7 @@ SETTINGS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "dedupe_threshold": (_as_float, "a similarity in (0, 1], e.g. 0.7"),
     "refine": (_as_flag, "true or false"),
     "checks": (_as_list(_as_text), f"check names, e.g. {list(CHECKS[:2])}"),
+    "drafts": (_as_int, "a whole number from 1 to 5, e.g. 2"),
 }
 """Every :class:`GraConfig` field: its parser (TOML values or text) and what it expects."""
 
@@ -485,10 +492,12 @@ class GraOutput(TypedDict, total=False):
     disagreement: str | None
     round: int
     checks: list[str]
+    draws: int
 
 
 class GraState(GraInput, total=False):
-    """The whole state: the seed, the current pair, the reviews (appended), the decision."""
+    """The whole state: the seed, the current pair, the reviews (appended), the decision,
+    and how many drafts the Generator wrote (``draws``)."""
 
     pair: dict[str, str]
     reviews: Annotated[list[dict[str, Any]], operator.add]
@@ -496,6 +505,7 @@ class GraState(GraInput, total=False):
     disagreement: str | None
     round: int
     checks: list[str]
+    draws: int
 
 
 # --- nodes --------------------------------------------------------------------------------
@@ -512,6 +522,22 @@ def _generator_inputs(state: GraState) -> dict[str, str]:
         "seed_instruction": state["instruction"],
         "seed_response": state.get("response") or "(none given)",
     }
+
+
+def _drafted(pair: dict[str, Any], state: GraState) -> dict[str, Any]:
+    return {"pair": pair, "draws": state.get("draws", 0) + 1}
+
+
+def _draft_seed(state: GraState) -> int | None:
+    """The first draft's seed is the role's own (from its inputs and the unit's seed, as
+    for any role); a redraw mixes in how many drafts came before."""
+    draws = state.get("draws", 0)
+    if not draws:
+        return None
+    run = smallagents.current_run()
+    unit = run.seed if run is not None and run.seed is not None else 0
+    text = f"{unit}|{state['instruction']}|{draws}".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=4).digest(), "big")
 
 
 def _screen(config: GraConfig, *, curate: bool) -> Callable[[GraState], dict[str, Any]]:
@@ -684,12 +710,17 @@ def _refined(pair: dict[str, Any], state: GraState) -> dict[str, Any]:
     return {"pair": pair, "round": state.get("round", 0) + 1, "decision": None}
 
 
-def _after(config: GraConfig, *, node: str, reviewed: str) -> Callable[[GraState], str]:
+def _after(
+    config: GraConfig, *, node: str, reviewed: str, redraw: bool = False
+) -> Callable[[GraState], str]:
     def choose(state: GraState) -> str:
         decision = state.get("decision")
         if decision is None:
             return {"screen": reviewed, "tally": "adjudicate"}.get(node, END)
-        refinable = config.refine and state.get("round", 0) == 0
+        first_round = state.get("round", 0) == 0
+        if redraw and first_round and state.get("draws", 0) < config.drafts:
+            return "generate"  # a free check failed: draw another draft
+        refinable = config.refine and first_round
         return "refine" if refinable and decision["verdict"] == "reject" else END
 
     choose.__name__ = f"after_{node}"
@@ -733,7 +764,13 @@ def build_graph(config: GraConfig | None = None, *, curate: bool = False) -> sma
         ),
     )
     if not curate:
-        graph.role("generate", _ROLES["gra_generator"], inputs=_generator_inputs, output="pair")
+        graph.role(
+            "generate",
+            _ROLES["gra_generator"],
+            inputs=_generator_inputs,
+            output=_drafted,
+            seed=_draft_seed,
+        )
     graph.step("screen", _screen(config, curate=curate))
     for node, reviewer in zip(nodes, reviewers, strict=True):
         graph.role(
@@ -766,12 +803,14 @@ def build_graph(config: GraConfig | None = None, *, curate: bool = False) -> sma
     if config.refine:
         graph.role("refine", _ROLES["gra_refiner"], inputs=_refiner_inputs, output=_refined)
         graph.edge("refine", "screen")
+    redraw = not curate and config.drafts > 1
     for node, targets in (
-        ("screen", [nodes[0], END]),
+        ("screen", [nodes[0], END, *(["generate"] if redraw else [])]),
         ("tally", ["adjudicate", END]),
         ("adjudicate", [END]),
     ):
-        graph.branch(node, _after(config, node=node, reviewed=nodes[0]), to=targets + refine)
+        choose = _after(config, node=node, reviewed=nodes[0], redraw=redraw and node == "screen")
+        graph.branch(node, choose, to=targets + refine)
     return graph
 
 
@@ -799,6 +838,8 @@ def to_records(
         "refined": output.get("round", 0) > 0,
         "checks": list(output.get("checks", [])),
     }
+    if output.get("draws"):  # generated: how many drafts the Generator wrote
+        record["drafts"] = output["draws"]
     if decision["verdict"] == "revise":
         record["draft"] = dict(output["pair"])
     if decision["verdict"] == "reject":

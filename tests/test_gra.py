@@ -212,7 +212,7 @@ def only(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 RECORD_KEYS = {
     "id", "instruction", "response", "reviews", "verdict", "adjudicated", "escalated",
-    "seed_id", "models", "disagreement", "rationale", "refined", "checks",
+    "seed_id", "models", "disagreement", "rationale", "refined", "checks", "drafts",
 }  # fmt: skip
 
 
@@ -239,7 +239,7 @@ def test_mermaid_and_schemas(gra: ModuleType) -> None:
     assert schema["required"] == ["instruction"]
     assert set(schema["properties"]) == {"instruction", "response", "domain"}
     assert set(app_.output_schema()["properties"]) == {
-        "pair", "reviews", "decision", "disagreement", "round", "checks"
+        "pair", "reviews", "decision", "disagreement", "round", "checks", "draws"
     }  # fmt: skip
 
 
@@ -804,6 +804,30 @@ def test_refinement_fixes_a_draft_that_failed_a_check(gra: ModuleType) -> None:
         if request(call.prompt).endswith("Improved example:")
     )
     assert "the response looks cut off (it ends on 'with')" in refine_prompt
+
+
+def test_a_draft_that_fails_a_free_check_is_drawn_again(gra: ModuleType) -> None:
+    drafts = iter([{"instruction": "Roses like the sun.", "response": "Yes, they do."}, PAIR])
+
+    def generate(text: str) -> dict[str, str]:
+        return next(drafts)
+
+    models = scripted_models(generated=generate)
+    result = run_one(gra.build_pipeline(gra.GraConfig(drafts=2)), models)
+    record = only(result.outputs)
+    assert record["drafts"] == 2 and record["instruction"] == PAIR["instruction"]
+    assert record["checks"] == []  # the kept pair's: the first draft's failure is gone
+    generated = [c for c in models["default"].calls if request(c.prompt).endswith("New example:")]
+    assert len(generated) == 2 and generated[0].seed != generated[1].seed  # another seed
+    assert [r.role for r in result.records].count("gra_generator") == 2
+    # At most `drafts` in all: two failing drafts are a reject after the second.
+    statement = {"instruction": "Roses like the sun.", "response": "Yes, they do."}
+    models = scripted_models(generated=statement)
+    reject = only(run_one(gra.build_pipeline(gra.GraConfig(drafts=2)), models).rejects)
+    assert reject["drafts"] == 2 and reject["checks"] == ["not_a_request"]
+    chart = gra.build_graph(gra.GraConfig(drafts=2)).compile().mermaid()
+    assert "screen -.-> generate;" in chart
+    assert "screen -.-> generate;" not in gra.build_graph().compile().mermaid()  # default 1
 
 
 # --- combining reviewers ----------------------------------------------------------------------
