@@ -155,8 +155,9 @@ def build_graph(
     The Planner's ``give_up`` is its ``unsure`` answer: the request first takes the
     escalation edge to the fallback model (``--fallback`` / ``fallback=``); only when
     that does not settle it (no fallback, or the fallback gives up too) does the run
-    end with status ``gave_up``. The tools are ``tools`` plus the OpenAI function
-    specs of the input's ``tools``; a spec without a Python function can be called
+    end with status ``gave_up``. The tools are ``tools``, the tools of the job's MCP
+    servers (:func:`smallagents.job_mcp_tools`), and the function specs of the
+    input's ``tools``; a spec without a Python function can be called
     but not run (its observation says so). The Caller is decoded with the calls
     schema of exactly these tools, so no request, however hostile, can make it call
     anything else; the execute step checks the name again anyway and validates every
@@ -182,8 +183,12 @@ def build_graph(
             raise smallagents.GraphInputError(
                 name, f"tools: {error.message}", fix=error.fix or "pass OpenAI function specs"
             ) from None
-        offered = [item.to_openai() for item in registered.values()]
-        offered += [item.to_openai() for item in given if item.name not in registered]
+        # The job's MCP servers (smallagents.toml [mcp.servers.NAME], --mcp): one that
+        # does not start raises ToolServerError, and the job rejects this record.
+        served = [item for item in smallagents.job_mcp_tools() if item.name not in registered]
+        offered = [item.to_openai() for item in [*registered.values(), *served]]
+        known = set(registered) | {item.name for item in served}
+        offered += [item.to_openai() for item in given if item.name not in known]
         if not offered:
             raise smallagents.GraphInputError(
                 name, "no tools to call", fix="pass tools= with OpenAI function specs"
@@ -202,6 +207,7 @@ def build_graph(
         available = {
             spec_tool.name: spec_tool for spec_tool in smallagents.as_tools(state["tools"])
         }
+        available.update({item.name: item for item in smallagents.job_mcp_tools()})
         available.update(registered)
         calls = state.get("calls") or []
         run = smallagents.current_run()

@@ -41,11 +41,14 @@ from smallagents.errors import (
     StructuredOutputError,
     ToolArgumentError,
     ToolDefinitionError,
+    ToolServerError,
     UsageError,
 )
 from smallagents.file_tools import file_tools
 from smallagents.graph import END, START, CompiledGraph, Graph, current_run
 from smallagents.jobs.pipelines import GraphPipeline, UnitResult
+from smallagents.mcp import McpServer, McpServerConfig, mcp_tools
+from smallagents.mcp import job_tools as job_mcp_tools
 from smallagents.models import Generation, Message, Model, ModelPool, Prompt, load_model
 from smallagents.prompts import Example
 from smallagents.registry import load_graphs, load_roles
@@ -92,6 +95,8 @@ __all__ = [
     "GraphDefinitionError",
     "GraphInputError",
     "GraphPipeline",
+    "McpServer",
+    "McpServerConfig",
     "Message",
     "Model",
     "ModelFileError",
@@ -118,6 +123,7 @@ __all__ = [
     "ToolDefinitionError",
     "ToolPrompt",
     "ToolResult",
+    "ToolServerError",
     "UnitResult",
     "UsageError",
     "VotingPolicy",
@@ -131,9 +137,11 @@ __all__ = [
     "describe_tools",
     "endpoint_answer",
     "file_tools",
+    "job_mcp_tools",
     "load_graphs",
     "load_model",
     "load_roles",
+    "mcp_tools",
     "native_answer",
     "openai_aliases",
     "query_messages",

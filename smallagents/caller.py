@@ -247,15 +247,22 @@ def calls_of(value: Any) -> list[dict[str, Any]]:
 def caller_inputs(data: Mapping[str, Any]) -> tuple[Any, list[Tool]]:
     """A record's request and tools: ``{"query", "tools"}``, or BFCL's ``{"question", "function"}``.
 
+    The job's MCP servers' tools (:func:`smallagents.job_mcp_tools`) come after the
+    record's own (a record may then leave ``tools`` out).
+
     Raises:
+        ToolServerError: an MCP server of the job did not start.
         ValueError: neither form, a BFCL question the caller cannot answer, or no tools.
         UsageError: a tool spec that cannot be read.
     """
+    from smallagents.mcp import job_tools
+
+    served = job_tools()  # the job's MCP servers' tools, if it has any
     if "question" in data and "function" in data and "query" not in data:
         query: Any = bfcl_messages(data["question"])
         specs = data["function"]
-    elif "query" in data and "tools" in data:
-        query, specs = data["query"], data["tools"]
+    elif "query" in data and ("tools" in data or served):
+        query, specs = data["query"], data.get("tools", [])
     else:
         keys = ", ".join(sorted(map(str, data))[:8]) or "none"
         raise ValueError(
@@ -263,6 +270,8 @@ def caller_inputs(data: Mapping[str, Any]) -> tuple[Any, list[Tool]]:
             f"it has {keys}"
         )
     tools = as_tools(specs)
+    names = {item.name for item in tools}
+    tools += [item for item in served if item.name not in names]
     if not tools:
         raise ValueError("the record offers no tools, so there is nothing to call")
     return query, tools

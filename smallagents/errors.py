@@ -30,7 +30,9 @@
     │   ├── ContextOverflowError     the prompt does not fit the model's context
     │   ├── StructuredOutputError    every attempt was red-flagged (invalid, truncated)
     │   └── RoleUnresolvedError      neither the small models nor the fallback settled it
-    └── RecursionLimitError          a graph ran more steps than its recursion_limit
+    ├── RecursionLimitError          a graph ran more steps than its recursion_limit
+    └── ToolServerError              an MCP server that would not start or died mid-run
+                                     (exit code 3; in a job, its units are rejected)
 
 Every message is one line: what was expected, what came, and how to fix it. The
 structured fields (``role``, ``attempts``, ``last_output`` ...) are kept on the
@@ -257,6 +259,17 @@ class RecursionLimitError(SmallAgentsError):
             fix="make the loop's exit condition reachable, or compile with a higher "
             "recursion_limit=.",
         )
+
+
+class ToolServerError(SmallAgentsError):
+    """An MCP server (see :mod:`smallagents.mcp`) that failed to start or stopped answering."""
+
+    code = "tool_server"
+    exit_code = 3
+
+    def __init__(self, server: str, problem: str, *, fix: str) -> None:
+        self.server = server
+        super().__init__(f"MCP server {server!r}: {problem}.", fix=fix)
 
 
 class ModelUnavailableError(SmallAgentsError):

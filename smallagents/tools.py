@@ -20,6 +20,7 @@ from smallagents.errors import (
     SchemaError,
     ToolArgumentError,
     ToolDefinitionError,
+    ToolServerError,
     UsageError,
 )
 from smallagents.structured.schema import (
@@ -390,6 +391,10 @@ class Tool:
         observation says what happened. A timed-out function keeps running on its
         daemon thread (Python cannot stop a thread); its result is discarded.
 
+        Raises:
+            ToolServerError: the tool's MCP server is gone (not the call's fault:
+                a job rejects the unit rather than show the model an error).
+
         Args:
             arguments: the call's arguments, as the model gave them.
             approve: asked, after validation, whether a tool marked
@@ -424,6 +429,8 @@ class Tool:
             )
         if isinstance(outcome, _Raised):
             error = outcome.error
+            if isinstance(error, ToolServerError):
+                raise error  # the server is gone, not the call wrong: the unit fails
             return self._result(given, "error", f"error: {type(error).__name__}: {error}", start)
         return self._result(given, "ok", format_output(outcome), start)
 
@@ -796,7 +803,7 @@ def _function_parameters(
             fix="use JSON-like types: str, int, float, bool, Literal, Enum, list, dict, "
             "pydantic models",
         ) from None
-    schema = _without_titles(schema)
+    schema = without_titles(schema)
     for key, default in defaults.items():
         try:  # shown to the model; a default that is not JSON stays the function's secret
             schema["properties"][key]["default"] = to_jsonable_python(default)
@@ -853,10 +860,10 @@ def _checked_parameters(
     return closed, compiled, schema
 
 
-def _without_titles(node: Any) -> Any:
+def without_titles(node: Any) -> Any:
     """The schema without pydantic's ``title`` keywords: noise in a small model's prompt."""
     if isinstance(node, list):
-        return [_without_titles(item) for item in node]
+        return [without_titles(item) for item in node]
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
@@ -865,11 +872,11 @@ def _without_titles(node: Any) -> Any:
             continue
         if key in ("properties", "$defs", "definitions", "patternProperties"):
             # Maps from names to schemas: a property may itself be called "title".
-            out[key] = {name: _without_titles(child) for name, child in value.items()}
+            out[key] = {name: without_titles(child) for name, child in value.items()}
         elif key in ("default", "const", "enum", "examples"):
             out[key] = value  # values, not schemas
         else:
-            out[key] = _without_titles(value)
+            out[key] = without_titles(value)
     return out
 
 

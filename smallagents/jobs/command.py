@@ -34,6 +34,7 @@ from smallagents.jobs.runner import (
     unreachable_error,
 )
 from smallagents.jobs.state import replaced_whole
+from smallagents.mcp import close_job_servers, server_configs, use_servers
 from smallagents.run import RoleSettings
 from smallagents.tools import TOOL_NAME
 
@@ -186,6 +187,13 @@ def run_command(
         list[str],
         typer.Option(help="A tool marked requires_confirmation that may run; repeatable."),
     ] = [],  # noqa: B006
+    mcp: Annotated[
+        list[str],
+        typer.Option(
+            help='An MCP server whose tools the agent gets: NAME="COMMAND ARGS" (stdio) or '
+            "NAME=URL (streamable HTTP); repeatable, over [mcp.servers.NAME]."
+        ),
+    ] = [],  # noqa: B006
     executor: Annotated[
         str, typer.Option(help="local (threads here) or ray (actors on a Ray cluster).")
     ] = "local",
@@ -234,6 +242,9 @@ def run_command(
         "run": chosen.fingerprinted(),
         "escalation": vars(job_config.budget),
     }
+    servers = server_configs({c.name: c for c in job_config.mcp_servers}, mcp)
+    if servers:  # which tools a job could call is part of what it is
+        settings["mcp"] = {c.name: c.describe() for c in servers}
     options = JobOptions(
         input=input,
         output=output,
@@ -253,6 +264,7 @@ def run_command(
     for source in [*roles, *graphs]:
         if Path(source).is_file():
             reads[f"the --roles/--graphs file {source}"] = Path(source)
+    use_servers(servers)  # started by the first unit that needs them, stopped below
     result = run_job(
         pipeline,
         options,
@@ -270,6 +282,7 @@ def run_command(
             if path is not None
         },
     )
+    close_job_servers()
     if report is not None:
         _write_report(report, redact(dumps(result)) + "\n")
     if report_html is not None:

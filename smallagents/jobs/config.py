@@ -29,7 +29,7 @@ from typing import Any
 from smallagents.errors import ConfigError
 from smallagents.run import EscalationBudget, RoleSettings
 
-_SECTIONS = {"models", "roles", "run", "escalation", "endpoints", "pipelines"}
+_SECTIONS = {"models", "roles", "run", "escalation", "endpoints", "pipelines", "mcp"}
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,9 @@ class JobConfig:
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
     """``[pipelines.NAME]`` tables by pipeline name, each checked by its pipeline's own
     ``configure`` (e.g. gra's reviewers and thresholds; see ``graphs/gra.py``)."""
+    mcp_servers: list[Any] = field(default_factory=list)
+    """``[mcp.servers.NAME]``: MCP servers whose tools the tool agent and the caller
+    get (:class:`smallagents.mcp.McpServerConfig`, checked by ``smallagents.mcp``)."""
 
     @property
     def defaults(self) -> RoleSettings:
@@ -247,6 +250,7 @@ def load_config(path: Path | None) -> JobConfig:
     config.budget = EscalationBudget(escalation.get("max_count"), escalation.get("max_share"))
     config.endpoints = _endpoints(_table(data, "endpoints", path), path)
     config.pipelines = _pipelines(data.get("pipelines", {}), path)
+    config.mcp_servers = _mcp_servers(_table(data, "mcp", path), path)
     return config
 
 
@@ -279,6 +283,17 @@ def _endpoints(tables: Any, path: Path) -> dict[str, dict[str, Any]]:
                 )
         endpoints[url if url == "default" else url.rstrip("/")] = dict(settings)
     return endpoints
+
+
+def _mcp_servers(table: dict[str, Any], path: Path) -> list[Any]:
+    """``[mcp.servers.NAME]`` tables (see :func:`smallagents.mcp.server_configs`)."""
+    from smallagents.mcp import server_configs
+
+    _unknown("[mcp]", set(table), {"servers"}, path)
+    servers = table.get("servers", {})
+    if not isinstance(servers, dict):
+        raise ConfigError(f"{path}: [mcp.servers] must be a table.", fix="see the README.")
+    return server_configs(servers, source=str(path))
 
 
 def _pipelines(tables: Any, path: Path) -> dict[str, dict[str, Any]]:
