@@ -45,6 +45,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from typing import Any
 
 # Secrets never written anywhere: keys an endpoint client was given, and the values
 # of environment variables whose names say they hold one (not their paths or modes).
@@ -78,20 +79,43 @@ def redact(text: str) -> str:
     (output, rejects, job state, report), so a server that echoes the request's
     ``Authorization`` header into its error body does not put the key in a file.
     """
-    secrets = set(_registered_secrets)
-    for name, value in os.environ.items():
-        if (
-            len(value) >= _SHORTEST_SECRET
-            and _SECRET_NAME.search(name)
-            and not _NOT_SECRET_NAME.search(name)
-        ):
-            secrets.add(value)
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, REDACTED)
+    pattern = _secrets_pattern()
+    if pattern is not None:
+        text = pattern.sub(REDACTED, text)
     if "@" in text:
         text = _URL_CREDENTIALS.sub(rf"\1{REDACTED}@", text)
     return _AUTHORIZATION.sub(rf"\1\2{REDACTED}", text)
+
+
+_pattern_cache: dict[str, Any] = {"key": None, "pattern": None}
+
+
+def _secrets_pattern() -> re.Pattern[str] | None:
+    """One pattern for every secret known now, rebuilt only when the environment or the
+    registered keys change (a job calls :func:`redact` for every line it writes)."""
+    # os.environ's raw mapping compares in C; decoding every variable on each call
+    # would cost more than the rest of the job's bookkeeping for a line.
+    environment = getattr(os.environ, "_data", None)
+    if environment is None:
+        environment = dict(os.environ)
+    key = _pattern_cache["key"]
+    if key is None or key[0] != environment or key[1] != len(_registered_secrets):
+        key = (dict(environment), len(_registered_secrets))
+        secrets = set(_registered_secrets)
+        for name, value in os.environ.items():
+            if (
+                len(value) >= _SHORTEST_SECRET
+                and _SECRET_NAME.search(name)
+                and not _NOT_SECRET_NAME.search(name)
+            ):
+                secrets.add(value)
+        ordered = sorted(secrets, key=len, reverse=True)  # a longer secret wins an overlap
+        _pattern_cache["pattern"] = (
+            re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        )
+        _pattern_cache["key"] = key
+    pattern: re.Pattern[str] | None = _pattern_cache["pattern"]
+    return pattern
 
 
 class SmallAgentsError(Exception):
