@@ -415,3 +415,89 @@ def test_the_caller_job_reads_bfcl_files_as_they_come(
         assert output["query"] == case["question"]
         for made in output["calls"]:
             tools[made["name"]].validate(made["arguments"])
+
+
+# --- names across an endpoint, and a model's own tool template -----------------------------
+
+DOTTED = [
+    {
+        "name": "weather.get",
+        "description": "Get the current weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+    {
+        "name": "music/play",
+        "description": "Play a song.",
+        "parameters": {
+            "type": "object",
+            "properties": {"song": {"type": "string"}},
+            "required": ["song"],
+        },
+    },
+]
+
+
+@pytest.mark.server
+def test_dotted_names_cross_a_real_openai_server_as_aliases_and_come_back(
+    agent: ModuleType, pool: ModelPool, llama_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smallagents.models.openai import OpenAIModel
+
+    sent: list[dict[str, Any]] = []
+    post = OpenAIModel._post
+
+    def spy(self: OpenAIModel, path: str, body: dict[str, Any]) -> Any:
+        sent.append(body)
+        return post(self, path, body)
+
+    monkeypatch.setattr(OpenAIModel, "_post", spy)
+    # The endpoint gets the tools under names its API allows; the answer, decoded with
+    # the aliases' grammar, is mapped back to the tools' own names.
+    caller = agent._ROLES["caller"]
+    tools = smallagents.as_tools(DOTTED)
+    answer, aliased = smallagents.endpoint_answer(tools, max_calls=1)
+    assert all(smallagents.tool_specs.OPENAI_TOOL_NAME.match(t.name) for t in aliased)
+    assert set(answer.names.values()) == {"weather.get", "music/play"}
+    run = smallagents.Run(pool=pool, settings={"caller": RoleSettings(model=llama_server.spec)})
+    record = caller.invoke(
+        {"query": "What is the weather in Oslo?", "tools": DOTTED, "history": ""}, run=run
+    )
+    assert record.resolved, record.detail
+    names = [t["function"]["name"] for t in sent[-1]["tools"]]
+    assert names == [t.name for t in aliased] and "weather.get" not in names
+    (call,) = record.value["calls"]
+    assert call["name"] in {"weather.get", "music/play"}
+    tools_by_name = {t.name: t for t in tools}
+    tools_by_name[call["name"]].validate(call["arguments"])
+
+
+def test_a_tool_template_model_gets_its_tools_through_the_template(
+    agent: ModuleType, pool: ModelPool
+) -> None:
+    # Qwen2.5's template shows the tools itself; SmolLM2's ignores them.
+    qwen = pool.load("qwen-0.5b")
+    assert smallagents.renders_tools(qwen)
+    assert not smallagents.renders_tools(pool.load("default"))
+    caller = agent._ROLES["caller"]
+    spec = caller.spec
+    inputs = {"query": "Play Hey Jude", "tools": DOTTED, "history": ""}
+    values = caller.values(inputs)
+    prompt, schema = caller.prompt_for(qwen, spec, values)
+    text = qwen.render(prompt)
+    assert "<tools>" in text and '"name": "music/play"' in text
+    assert "Calls:" not in text  # not the few-shot prompt
+    run = smallagents.Run(pool=pool, settings={"caller": RoleSettings(model="qwen-0.5b")})
+    record = caller.invoke(inputs, run=run)
+    assert record.value["calls"][0] == {"name": "music/play", "arguments": {"song": "Hey Jude"}}
+    # What the model writes by habit parses; several calls, and a sentence for none.
+    assert schema.parse('```json\n{"name": "music/play", "arguments": {"song": "x"}}\n```') == {
+        "calls": [{"name": "music/play", "arguments": {"song": "x"}}]
+    }
+    one = '{"name": "weather.get", "arguments": {"city": "A"}}'
+    two = one + "\n" + one.replace('"A"', '"B"')
+    assert len(schema.parse(two)["calls"]) == 2
+    assert schema.parse("I cannot help with that.") == {"calls": []}
