@@ -263,3 +263,50 @@ def test_without_plotly_the_run_stops_before_any_work(
     assert result.exit_code == 2 and "needs plotly" in result.output
     assert "pip install 'smallagents[report]'" in result.output
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_large_job_stays_a_small_page(tmp_path: Path) -> None:
+    """20,000 committed units: the plots thin their series, the table keeps --max-rows."""
+    from smallagents.jobs.html_report import Thinned
+    from smallagents.jobs.state import JobState
+
+    units = 20_000
+    output = tmp_path / "big.jsonl"
+    lines, ends, end = [], [], 0
+    for index in range(units):
+        line = json.dumps({"id": f"u{index}", "instruction": f"Question {index}?",
+                           "response": "An answer.", "verdict": "accept"}) + "\n"  # fmt: skip
+        lines.append(line)
+        end += len(line.encode())
+        ends.append(end)
+    output.write_text("".join(lines))
+    JobState(JobFiles.of(output).state).close()  # the schema, as a job creates it
+    call = {"role": "writer", "status": "ok", "seconds": 0.5, "samples": 1, "red_flags": 0,
+            "escalated": False, "escalation_reason": None, "prompt_tokens": 10,
+            "completion_tokens": 5, "cost": 0.0}  # fmt: skip
+    with sqlite3.connect(JobFiles.of(output).state) as db:
+        db.executemany(
+            "INSERT INTO units (id, output_end, rejects_end, stats) VALUES (?, ?, 0, ?)",
+            [
+                (
+                    f"u{i}",
+                    ends[i],
+                    json.dumps(
+                        {"kept": 1, "rejected": 0, "roles": [call], "finished_at": 1000.0 + i}
+                    ),
+                )
+                for i in range(units)
+            ],
+        )
+    data = collect(JobFiles.of(output), max_rows=100)
+    agg = data.aggregates
+    assert agg.accepted == units and agg.calls["writer"] == units
+    assert len(agg.timeline) <= 2 * 2000 and len(agg.latency["writer"]) <= 2 * 2000
+    assert agg.last_point == (1000.0 + units - 1, units, units)
+    assert len(data.rows) == 100 and data.held_back["accepted"] == units - 100
+    page = render(data)
+    assert len(page) < 6_000_000  # plotly.js is 4.8 MB of it
+    series = Thinned(limit=3)
+    for value in range(20):
+        series.offer(value)
+    assert list(series) == [0, 4, 8, 12, 16] and series.step == 4

@@ -20,6 +20,7 @@ the page works offline and loads nothing from elsewhere; it needs ``plotly``
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import html
 import json
@@ -41,8 +42,8 @@ MAX_ROWS = 2000
 """Records of each kind (accepted, rejected) the table holds by default."""
 _TEXT_LIMIT = 2000
 """Characters of one text field the table keeps."""
-_LATENCY_SAMPLES = 5000
-"""Call durations per role kept for the latency plot (every n-th beyond that)."""
+_POINTS = 2000
+"""At most about this many points per plotted series (every k-th beyond that)."""
 
 
 def require_plotly() -> Any:
@@ -78,18 +79,31 @@ class JobFiles:
 
 @dataclass
 class Units:
-    """What the job state says: its committed units' stats, file lengths, and its notes."""
+    """What the job state says at one moment: how many units are committed, the file
+    lengths after the last of them, and the run's note; :meth:`stats` streams their stats."""
 
-    stats: list[dict[str, Any]] = field(default_factory=list)
+    path: Path | None = None
+    count: int = 0
+    last_seq: int = 0
     output_end: int | None = None
     rejects_end: int | None = None
     note: dict[str, Any] = field(default_factory=dict)
 
+    def stats(self) -> Iterator[dict[str, Any]]:
+        """Each committed unit's stats, in commit order, up to the moment this was read
+        (a running job commits more meanwhile; those are left for the next report)."""
+        if self.path is None or not self.count:
+            return
+        with _reading(self.path) as db:
+            rows = db.execute(
+                "SELECT stats FROM units WHERE seq <= ? ORDER BY seq", (self.last_seq,)
+            )
+            for (stats,) in rows:
+                yield json.loads(stats)
 
-def read_state(path: Path) -> Units:
-    """The job state at ``path``, read-only (``Units()`` when there is none)."""
-    if not path.exists():
-        return Units()
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[sqlite3.Connection]:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as error:
@@ -97,16 +111,7 @@ def read_state(path: Path) -> Units:
             f"Cannot read the job state {path}: {error}.", fix="pass --state with the job's state."
         ) from None
     try:
-        units = Units()
-        rows = db.execute("SELECT output_end, rejects_end, stats FROM units ORDER BY seq")
-        for output_end, rejects_end, stats in rows:
-            units.stats.append(json.loads(stats))
-            units.output_end, units.rejects_end = int(output_end), int(rejects_end)
-        if units.output_end is None:
-            units.output_end = units.rejects_end = 0
-        found = db.execute("SELECT value FROM meta WHERE key = 'note:run'").fetchone()
-        units.note = json.loads(found[0]) if found else {}
-        return units
+        yield db
     except sqlite3.Error as error:
         raise UsageError(
             f"{path} is not a smallagents job state: {error}.",
@@ -116,14 +121,35 @@ def read_state(path: Path) -> Units:
         db.close()
 
 
+def read_state(path: Path) -> Units:
+    """The job state at ``path``, read-only (``Units()`` when there is none)."""
+    if not path.exists():
+        return Units()
+    with _reading(path) as db:
+        last = db.execute(
+            "SELECT seq, output_end, rejects_end FROM units ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        (count,) = db.execute("SELECT COUNT(*) FROM units").fetchone()
+        found = db.execute("SELECT value FROM meta WHERE key = 'note:run'").fetchone()
+    units = Units(path=path, count=int(count), note=json.loads(found[0]) if found else {})
+    units.last_seq, units.output_end, units.rejects_end = (
+        (int(last[0]), int(last[1]), int(last[2])) if last else (0, 0, 0)
+    )
+    return units
+
+
 def read_records(path: Path, end: int | None) -> Iterator[dict[str, Any]]:
     """The records of a JSONL file up to byte ``end`` (``None``: the whole file)."""
     if not path.exists():
         return
-    with path.open("rb") as handle:
-        data = handle.read() if end is None else handle.read(end)
-    for line in data.splitlines():
-        if line.strip():
+    offset = 0
+    with path.open("rb") as handle:  # line by line: a report never holds the whole file
+        for line in handle:
+            offset += len(line)
+            if end is not None and offset > end:  # past what the state has committed
+                return
+            if not line.strip():
+                continue
             try:
                 yield json.loads(line)
             except json.JSONDecodeError:  # a line still being written (no state to cut it)
@@ -144,6 +170,23 @@ def reason_category(reason: str) -> str:
     return text.split(":", 1)[0].strip() or "no reason given"
 
 
+class Thinned(list):  # type: ignore[type-arg]
+    """A series that keeps every k-th value, doubling k whenever it holds 2 x ``limit``
+    values, so that a million points become at most about ``limit`` to ``2 x limit``."""
+
+    def __init__(self, limit: int = _POINTS) -> None:
+        super().__init__()
+        self.limit, self.step, self.seen = limit, 1, 0
+
+    def offer(self, value: Any) -> None:
+        self.seen += 1
+        if (self.seen - 1) % self.step == 0:
+            self.append(value)
+            if len(self) >= 2 * self.limit:
+                del self[1::2]
+                self.step *= 2
+
+
 @dataclass
 class Aggregates:
     """Everything the plots show, summed in one pass over the records and the unit stats."""
@@ -161,11 +204,13 @@ class Aggregates:
     both: Counter[tuple[str, str]] = field(default_factory=Counter)
     reviewers: list[str] = field(default_factory=list)
     escalations: Counter[tuple[str, str]] = field(default_factory=Counter)
-    latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    latency: dict[str, Thinned] = field(default_factory=lambda: defaultdict(Thinned))
     calls: Counter[str] = field(default_factory=Counter)
     tokens: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    timeline: list[tuple[float, int, int]] = field(default_factory=list)
+    timeline: Thinned = field(default_factory=Thinned)
     """(seconds since the first unit, units done, records kept) per committed unit."""
+    kept_so_far: int = 0
+    last_point: tuple[float, int, int] | None = None
     timed: bool = False
     """Whether the timeline is wall-clock time (else: model time summed over units)."""
 
@@ -204,20 +249,21 @@ class Aggregates:
             self.calls[role] += 1
             self.tokens[role]["prompt"] += call.get("prompt_tokens", 0)
             self.tokens[role]["completion"] += call.get("completion_tokens", 0)
-            samples = self.latency[role]
-            if len(samples) < _LATENCY_SAMPLES or self.calls[role] % 10 == 0:
-                samples.append(float(call.get("seconds", 0.0)))
+            self.latency[role].offer(float(call.get("seconds", 0.0)))
             reason = call.get("escalation_reason")
             if reason and (call.get("escalated") or call.get("status") == "unresolved"):
                 outcome = "escalated" if call.get("escalated") else "unresolved"
                 self.escalations[(role, f"{reason} ({outcome})")] += 1
         finished = stats.get("finished_at")
-        kept = (self.timeline[-1][2] if self.timeline else 0) + int(stats.get("kept", 0))
+        self.kept_so_far += int(stats.get("kept", 0))
         if isinstance(finished, int | float):
             self.timed = True
-            self.timeline.append((float(finished), index, kept))
-        else:
-            self.timeline.append((model_seconds, index, kept))
+        self.last_point = (
+            float(finished) if self.timed else model_seconds,
+            index,
+            self.kept_so_far,
+        )
+        self.timeline.offer(self.last_point)
 
 
 def outcome(record: Mapping[str, Any], kept: bool) -> str:
@@ -314,15 +360,15 @@ def collect(files: JobFiles, *, max_rows: int = MAX_ROWS) -> ReportData:
             else:
                 held_back["accepted" if kept else "rejected"] += 1
     model_seconds = 0.0
-    for index, stats in enumerate(units.stats, start=1):
+    for index, stats in enumerate(units.stats(), start=1):
         model_seconds += sum(call.get("seconds", 0.0) for call in stats.get("roles", []))
         aggregates.add_unit(stats, index, model_seconds)
     note = units.note
     summary = build_report(
         pipeline=str((note.get("pipeline") or {}).get("name", "unknown")),
         options=note.get("options") or {},
-        units_total=int(note.get("units_total") or len(units.stats)),
-        stats=units.stats,
+        units_total=int(note.get("units_total") or units.count),
+        stats=units.stats(),
         skipped=[],
         seconds_this_run=0.0,
     )
@@ -434,14 +480,15 @@ def _figures(data: ReportData) -> list[tuple[str, str, Any]]:
     figures.append(("plot-latency", "Latency per role", latency if agg.latency else None))
     figures.append(("plot-tokens", "Tokens per role", tokens if agg.latency else None))
     if agg.timeline:
-        start = agg.timeline[0][0] if agg.timed else 0.0
-        x = [(t - start) / 60 for t, _, _ in agg.timeline]
+        points = list(agg.timeline)
+        if agg.last_point is not None and points[-1] != agg.last_point:
+            points.append(agg.last_point)  # the line ends at the last committed unit
+        start = points[0][0] if agg.timed else 0.0
+        x = [(t - start) / 60 for t, _, _ in points]
         throughput = go.Figure(
             [
-                go.Scatter(x=x, y=[n for _, n, _ in agg.timeline], mode="lines", name="units done"),
-                go.Scatter(
-                    x=x, y=[k for _, _, k in agg.timeline], mode="lines", name="records kept"
-                ),
+                go.Scatter(x=x, y=[n for _, n, _ in points], mode="lines", name="units done"),
+                go.Scatter(x=x, y=[k for _, _, k in points], mode="lines", name="records kept"),
             ]
         )
         axis = "minutes since the first unit" if agg.timed else "model minutes, summed over units"
