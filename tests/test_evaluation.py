@@ -314,3 +314,36 @@ def test_a_user_metric_from_a_module(tmp_path: Path, monkeypatch: pytest.MonkeyP
     metric = metric_from_name("my_metrics:half_right")
     assert metric({"label": "a"}, {"label": "a"}) == Score(True, score=0.5)
     assert metric({"label": "b"}, {"label": "a"}) == Score(False, score=0.0)
+
+
+def test_a_filter_is_judged_by_what_it_kept() -> None:
+    # gra-curate and other filters answer by keeping a record or rejecting it.
+    from smallagents.evaluation.pipeline import EvalPipeline, EvalSpec
+    from smallagents.jobs.pipelines import UnitResult
+
+    class KeepShort:
+        name = "keep_short"
+
+        def required_fields(self) -> tuple[str, ...]:
+            return ("response",)
+
+        def run_unit(self, data, *, run, seed, unit_id):  # type: ignore[no-untyped-def]
+            if len(data["response"]) < 10:
+                return UnitResult(outputs=[{"id": unit_id, "response": data["response"]}])
+            return UnitResult(rejects=[{"id": unit_id, "reason": "too long"}])
+
+    pipeline = EvalPipeline(KeepShort(), EvalSpec(metric="judge", fields=("kept",)))
+    cases = [
+        ("short", "accept", True),
+        ("a much longer one", "reject", True),
+        ("tiny", "reject", False),
+    ]
+    for response, label, right in cases:
+        result = pipeline.run_unit(
+            {"id": response, "response": response, "expected": label},
+            run=None,  # type: ignore[arg-type]
+            seed=0,
+            unit_id=response,
+        )
+        written = (result.outputs or result.rejects)[0]
+        assert written["eval"]["correct"] is right, response

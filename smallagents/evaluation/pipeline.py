@@ -139,8 +139,8 @@ class EvalPipeline:
             "answered": answer is not None,
             "roles": [role_signals(record) for record in result.records],
         }
-        if answer is not None:
-            answer["eval"] = block
+        if result.outputs:
+            result.outputs[0]["eval"] = block
         elif result.rejects:
             result.rejects[0]["eval"] = block
         else:
