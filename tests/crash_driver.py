@@ -26,7 +26,11 @@ Faults are installed by patching the child only; production code has no hooks:
 * ``fsize``: ``RLIMIT_FSIZE`` set to ``at`` bytes with SIGXFSZ ignored, so any
   write past it fails in the kernel with EFBIG, like a full disk;
 * ``fsize_parquet``: the same limit, set only when the finished job converts its
-  JSONL journal to the Parquet output.
+  JSONL journal to the Parquet output;
+* ``forget_copy``, ``forget_txn``, ``forget_rename``, ``forget_after_rename``: SIGKILL
+  inside ``--retry-failed``'s rewrite of the rejects file (``JobState.forget``): at the
+  fsync of the copy, inside its SQLite transaction, at the rename, and after the
+  rename but before the pending rewrite is cleared from the state.
 
 With ``phase`` the child keeps, in one byte of that file (shared memory, so it
 survives SIGKILL), what it is doing: ``s`` starting, ``u`` running a unit, ``o``
@@ -46,6 +50,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from smallagents.errors import EndpointError
 from smallagents.jobs.pipelines import UnitResult
 from smallagents.run import Run
 
@@ -66,6 +71,28 @@ class FastPipeline:
 
 
 crash_fast = FastPipeline()
+
+
+class FlakyPipeline:
+    """Echoes each record; one whose text starts with "down" fails as an unreachable
+    endpoint until the file its "marker" names exists (what --retry-failed is for)."""
+
+    name = "crash_flaky"
+
+    def required_fields(self) -> tuple[str, ...]:
+        return ("text", "marker")
+
+    def run_unit(self, data: Mapping[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
+        if str(data["text"]).startswith("down") and not Path(str(data["marker"])).exists():
+            raise EndpointError(
+                "Cannot reach http://127.0.0.1:9/v1: connection refused.",
+                url="http://127.0.0.1:9/v1",
+                fix="start the server.",
+            )
+        return UnitResult(outputs=[{"id": unit_id, "seed": seed, "text": data["text"]}])
+
+
+crash_flaky = FlakyPipeline()
 
 
 def _die() -> None:
@@ -147,6 +174,8 @@ def install(fault: str | None, at: int, phase: _Phase) -> None:
         original_bind(self, *args, **kwargs)
         self._db.set_progress_handler(None, 1)
 
+    if fault is not None and fault.startswith("forget_"):
+        _install_forget_fault(fault)
     state.AppendOnlyJsonl.append = append  # type: ignore[method-assign]
     state.JobState.commit = commit  # type: ignore[method-assign]
     state.JobState.bind = bind  # type: ignore[method-assign]
@@ -162,6 +191,41 @@ def install(fault: str | None, at: int, phase: _Phase) -> None:
             original_parquet(journal, target)
 
         runner.write_parquet = write_parquet
+
+
+def _install_forget_fault(fault: str) -> None:
+    from smallagents.jobs import state
+
+    original_forget: Callable[..., int] = state.JobState.forget
+    inside = {"forget": False}
+
+    def forget(self: state.JobState, *args: Any, **kwargs: Any) -> int:
+        inside["forget"] = True
+        if fault == "forget_txn":
+            db = self._db
+            db.set_progress_handler(lambda: (_die() if db.in_transaction else None) or 0, 1)
+        return original_forget(self, *args, **kwargs)
+
+    real_fsync = os.fsync
+
+    def fsync(descriptor: int) -> None:
+        if inside["forget"] and fault == "forget_copy":
+            _die()
+        real_fsync(descriptor)
+
+    def replace(*args: Any) -> None:
+        _die()
+
+    def after_rename(folder: Path) -> None:
+        _die()
+
+    state.JobState.forget = forget  # type: ignore[method-assign]
+    if fault == "forget_copy":
+        state.os.fsync = fsync  # type: ignore[assignment]
+    if fault == "forget_rename":
+        state.os.replace = replace  # type: ignore[assignment]
+    if fault == "forget_after_rename":
+        state._fsync_folder = after_rename
 
 
 def _limit_file_size(limit: int) -> None:

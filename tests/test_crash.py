@@ -403,3 +403,58 @@ def test_real_model_job_killed_at_random_moments(tmp_path: Path) -> None:
     records = [json.loads(line) for line in output + rejects]  # each line valid JSON
     assert sorted(r["id"] for r in records) == sorted(f"t{i}" for i in range(len(TEXTS)))
     assert all(json.loads(line)["label"] in {"positive", "negative", "neutral"} for line in output)
+
+
+def _flaky_job(folder: Path, records: int) -> tuple[list[str], Path]:
+    """A job of ``crash_flaky`` whose every third record fails for an unreachable model
+    until the returned marker file exists; returns its command line and the marker."""
+    folder.mkdir(parents=True)
+    marker = folder / "endpoint-is-up"
+    with (folder / "in.jsonl").open("w") as handle:
+        for index in range(records):
+            text = ("down " if index % 3 == 0 else "") + f"record {index}"
+            handle.write(json.dumps({"id": f"r{index}", "text": text, "marker": str(marker)}))
+            handle.write("\n")
+    argv = ["run", "crash_flaky", "--graphs", str(DRIVER), "--input", str(folder / "in.jsonl"),
+            "--output", str(folder / "out.jsonl"), "--quiet", "--workers", "1"]  # fmt: skip
+    return argv, marker
+
+
+@pytest.mark.parametrize(
+    "fault", ["forget_copy", "forget_txn", "forget_rename", "forget_after_rename"]
+)
+def test_a_retry_killed_anywhere_in_its_rewrite_ends_with_each_record_once(
+    driver: Driver, tmp_path: Path, fault: str
+) -> None:
+    """--retry-failed takes the failed units' lines out of the rejects file (copy, fsync,
+    one SQLite transaction, rename): killed at each step, the same command finishes it
+    and the files equal an uninterrupted retry's."""
+    records = 30
+    argv, marker = _flaky_job(tmp_path / "reference", records)
+    reference = Job(tmp_path / "reference")
+    assert driver.run(argv, log=reference.log("first")).code == 0
+    marker.write_text("up")
+    assert driver.run([*argv, "--retry-failed"], log=reference.log("retry")).code == 0
+    assert reference.lines()[1] == []  # every failed record was retried and kept
+
+    argv, marker = _flaky_job(tmp_path / "job", records)
+    job = Job(tmp_path / "job")
+    assert driver.run(argv, log=job.log("first")).code == 0
+    assert len(job.lines()[1]) == records // 3
+    marker.write_text("up")
+    killed = driver.run([*argv, "--retry-failed"], log=job.log("killed"), fault=fault)
+    assert killed.signal == signal.SIGKILL, job.log("killed").read_text()
+    copy = job.folder / "out.rejects.jsonl.retry.partial"
+    committed = len(ledger(job)[0])
+    if fault in ("forget_copy", "forget_txn"):  # before the transaction: nothing changed
+        assert committed == records and len(job.lines()[1]) == records // 3
+    elif fault == "forget_rename":  # committed, the copy waits for its rename
+        assert committed == records - records // 3 and copy.exists()
+    else:  # renamed: the rejects file is the copy already
+        assert committed == records - records // 3 and not copy.exists()
+        assert job.lines()[1] == []
+    final = driver.run([*argv, "--retry-failed"], log=job.log("final"))
+    assert final.code == 0, job.log("final").read_text()
+    assert_consistent(job)
+    assert_same_as(job, reference)
+    assert not (job.folder / "out.rejects.jsonl.retry.partial").exists()
