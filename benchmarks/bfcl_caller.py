@@ -15,9 +15,9 @@ Run as a script it writes the sets (BFCL v4, Apache-2.0, from PyPI ``bfcl-eval``
 * ``benchmarks/data/bfcl_live_irrelevance.jsonl``: 40 live_irrelevance cases with a
   fixed seed, 20 ``dev`` and 20 ``test`` (held out: never tuned on).
 
-``--measure MODEL [--cases N]`` runs both callers on the first N cases of each
-category of ``bfcl_dev.jsonl`` (default 10), case by case in one process (so the
-speed ratio holds on a busy machine), and prints accuracy by BFCL's rule
+``--measure MODEL [--cases N] [--variants template,plain]`` runs the callers on the
+first N cases of each category of ``bfcl_dev.jsonl`` (default 10), case by case in
+one process (so the speed ratio holds on a busy machine), and prints accuracy by BFCL's rule
 (``smallagents.evaluation.metrics.function_calls``) and seconds per call.
 
 Only ``live_*`` cases are tuned on; ``examples/labeled/bfcl_final.jsonl`` (simple_python,
@@ -75,7 +75,7 @@ def _irrelevance() -> list[dict]:
     ]
 
 
-def measure(model: str, cases: int) -> None:
+def measure(model: str, cases: int, variants: tuple[str, ...] = ("template", "plain")) -> None:
     """Both callers on the dev cases, one case at a time; accuracy and seconds per call."""
     from smallagents.caller import caller_inputs
     from smallagents.evaluation.metrics import function_calls
@@ -87,7 +87,11 @@ def measure(model: str, cases: int) -> None:
         by_category[record["id"].rsplit("_", 1)[0]].append(record)
     # Round robin over the categories: a run cut short still has some of each.
     chosen = [g[i] for i in range(cases) for g in by_category.values() if i < len(g)]
-    callers = {"template": _ROLES["caller"], "plain": PlainCaller()}
+    callers = {
+        name: role
+        for name, role in (("template", _ROLES["caller"]), ("plain", PlainCaller()))
+        if name in variants
+    }
     pool = smallagents.ModelPool(threads=1)
     run = smallagents.Run(pool=pool, settings={"caller": RoleSettings(model=model)})
     right: dict[tuple[str, str], int] = defaultdict(int)
@@ -133,9 +137,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measure", metavar="MODEL")
     parser.add_argument("--cases", type=int, default=10)
+    parser.add_argument(
+        "--variants", default="template,plain", help="template, plain or both (comma-separated)"
+    )
     args = parser.parse_args()
     if args.measure:
-        measure(args.measure, args.cases)
+        measure(args.measure, args.cases, tuple(args.variants.split(",")))
         return
     irrelevance = _irrelevance()
     live = [
