@@ -88,6 +88,9 @@ class GraConfig:
             even when they all accept (or all reject).
         accept_threshold: the lowest score at which a reviewer's accept counts; an
             accept with a lower score counts as a reject (it contradicts itself).
+        dedupe: drop exact and near duplicates (off: keep every pair its review
+            keeps, e.g. to measure the reviewers on labeled pairs whose right and wrong
+            answers share one instruction).
         dedupe_threshold: estimated Jaccard similarity of word bigrams from which a
             pair is a near duplicate (see :mod:`smallagents.dedupe`).
         refine: give a rejected first draft one more round: the Generator rewrites it
@@ -107,6 +110,7 @@ class GraConfig:
     reject_share: float = 0.0
     spread_threshold: int = 4
     accept_threshold: int = 6
+    dedupe: bool = True
     dedupe_threshold: float = DEFAULT_THRESHOLD
     refine: bool = False
     checks: tuple[str, ...] = CHECKS
@@ -212,6 +216,7 @@ SETTINGS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "reject_share": (_as_float, "a number from 0 to 1, e.g. 0.0"),
     "spread_threshold": (_as_int, "a score difference, e.g. 4"),
     "accept_threshold": (_as_int, "a score from 1 to 10, e.g. 6"),
+    "dedupe": (_as_flag, "true or false"),
     "dedupe_threshold": (_as_float, "a similarity in (0, 1], e.g. 0.7"),
     "refine": (_as_flag, "true or false"),
     "checks": (_as_list(_as_text), f"check names, e.g. {list(CHECKS[:2])}"),
@@ -989,12 +994,13 @@ class GraPipeline(smallagents.GraphPipeline):
         else:
             deduplicator = PairDeduplicator(config.dedupe_threshold, few_shot_pairs())
             seeds = deduplicator.seeds
+        on = config.dedupe
         super().__init__(
             build_graph(config, curate=curate),
             to_records=curated_records if curate else to_records,
-            seeds=seeds,
-            start=deduplicator.start,
-            finish_unit=deduplicator.finish_unit,
+            seeds=seeds if on else None,
+            start=deduplicator.start if on else None,
+            finish_unit=deduplicator.finish_unit if on else None,
             settings=asdict(config),
         )
 
