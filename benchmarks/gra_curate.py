@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     command = [
         sys.executable, "-m", "smallagents", "run", "gra-curate", "--input", str(unlabeled),
         "--output", str(output), "--report", str(args.folder / "report.json"), "--quiet",
+        # A good pair and its bad twin share one instruction: with dedupe on, the second
+        # would be dropped as a duplicate whatever the reviewers said.
+        "--set", "dedupe=false",
         *args.run_args,
     ]  # fmt: skip
     subprocess.run(command, check=True)
