@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from smallagents import __version__
-from smallagents.errors import SmallAgentsError, UsageError
+from smallagents.errors import SmallAgentsError, UsageError, redact_log_records
 from smallagents.evaluation.command import eval_command
 from smallagents.jobs.command import run_command
 
@@ -55,6 +55,7 @@ def main(
 ) -> None:
     """Small local language models that work together."""
     _state["debug"] = debug
+    redact_log_records()  # no key or password in a log line either
 
 
 def _plain_row(table: Table, *cells: str) -> None:

@@ -42,6 +42,7 @@ same request to a larger model (the escalation edge) may help.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -116,6 +117,29 @@ def _secrets_pattern() -> re.Pattern[str] | None:
         _pattern_cache["key"] = key
     pattern: re.Pattern[str] | None = _pattern_cache["pattern"]
     return pattern
+
+
+def redact_log_records() -> None:
+    """Make every log record of this process :func:`redact` its message (HTTP clients log
+    URLs, which may carry ``user:password@``). The ``smallagents`` command calls it; a
+    program that embeds smallagents may call it too. Calling it again does nothing."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "redacts", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record stays as it is, for logging to report
+            return record
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return record
+
+    factory.redacts = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 class SmallAgentsError(Exception):

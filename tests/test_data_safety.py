@@ -13,6 +13,7 @@ that echoes the key), a real HTTP client talks to a closed port or a fake server
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -515,8 +516,12 @@ def test_a_key_echoed_by_an_endpoint_reaches_no_file_or_message(
     assert _leaks(tmp_path, result.output, KEY) == []
 
 
-def test_a_password_in_an_endpoint_url_reaches_no_file_or_message(tmp_path: Path) -> None:
-    """user:password@ in the URL: httpx sends it as Basic auth, the server echoes it."""
+def test_a_password_in_an_endpoint_url_reaches_no_file_or_message(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """user:password@ in the URL: httpx sends it as Basic auth (and logs the URL), the
+    server echoes it; no file, message or log line holds it."""
+    caplog.set_level(logging.DEBUG)
     with start_fake_server(_echo_headers) as server:
         base = server.base_url.replace("http://", "http://alice:hunter2pass@")
         result = _label_job(tmp_path, f"openai:{base}#m")
@@ -525,7 +530,9 @@ def test_a_password_in_an_endpoint_url_reaches_no_file_or_message(tmp_path: Path
     assert sent == [f"Basic {basic}"]
     rejects = (tmp_path / "out.rejects.jsonl").read_text()
     assert "auth=Basic ***" in rejects and "http://***@127.0.0.1" in rejects
-    assert _leaks(tmp_path, result.output, "hunter2pass", "alice:", basic) == []
+    assert "http://***@127.0.0.1" in caplog.text  # httpx logged the request's URL
+    logged = result.output + caplog.text
+    assert _leaks(tmp_path, logged, "hunter2pass", "alice:", basic) == []
 
 
 def test_rich_markup_in_paths_and_data_is_printed_as_text(job: Path) -> None:
