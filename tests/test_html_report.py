@@ -9,6 +9,7 @@ package) with Playwright, and is skipped with the reason when either is missing.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import shutil
@@ -310,3 +311,27 @@ def test_a_large_job_stays_a_small_page(tmp_path: Path) -> None:
     for value in range(20):
         series.offer(value)
     assert list(series) == [0, 4, 8, 12, 16] and series.step == 4
+
+
+def scored_pipeline(gra: ModuleType) -> Any:
+    """gra with the 1-10 review on the two embedded models, which the scripted models answer
+    (whatever the default review method is)."""
+    names = {item.name for item in dataclasses.fields(gra.GraConfig)}
+    method = {"review": "score"} if "review" in names else {}
+    return gra.build_pipeline(
+        gra.GraConfig(**method, reviewers=2, reviewer_models=("default", "gemma-270m"))
+    )
+
+
+def test_a_parquet_job(gra: ModuleType, tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(s) + "\n" for s in SEEDS[:4]))
+    models = scripted_models(generated=generate, reviews=(first_review, review(7, True)))
+    output = tmp_path / "data.parquet"
+    run_job(
+        Scripted(scored_pipeline(gra), models),
+        JobOptions(input=str(tmp_path / "in.jsonl"), output=output),
+    )
+    data = collect(JobFiles.of(output))  # read from the job's JSONL journal
+    assert (data.aggregates.accepted, data.aggregates.rejected) == (2, 2)
+    assert write_html_report(output).name == "data.parquet.report.html"
