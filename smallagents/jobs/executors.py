@@ -124,7 +124,10 @@ class LocalExecutor:
                 local.pool = config.new_pool(threads)
                 created.append(local.pool)
                 use_thread_pool(local.pool)
-            return pipeline.run_unit(unit.data, run=run, seed=unit.seed, unit_id=unit.id)
+            return counting_prompts(
+                local.pool,
+                lambda: pipeline.run_unit(unit.data, run=run, seed=unit.seed, unit_id=unit.id),
+            )
 
         try:
             if workers == 1:
@@ -157,6 +160,27 @@ class LocalExecutor:
                 created_pool.close()
             if caller_pool is not None:
                 use_thread_pool(caller_pool)
+
+
+PROMPT_EVALUATED = "prompt_tokens.evaluated."
+PROMPT_REUSED = "prompt_tokens.reused."
+
+
+def counting_prompts(pool: ModelPool, work: Callable[[], UnitResult]) -> UnitResult:
+    """Run ``work`` and add the prompt tokens its models evaluated and reused, per role,
+    to the unit's counters (``prompt_tokens.evaluated.ROLE``, ``prompt_tokens.reused.ROLE``;
+    the report's ``roles`` table shows them)."""
+    before = pool.prompt_counts()
+    result = work()
+    for role, (evaluated, reused) in pool.prompt_counts().items():
+        was_evaluated, was_reused = before.get(role, (0, 0))
+        for name, count in (
+            (PROMPT_EVALUATED, evaluated - was_evaluated),
+            (PROMPT_REUSED, reused - was_reused),
+        ):
+            if count:
+                result.counters[name + role] = result.counters.get(name + role, 0) + count
+    return result
 
 
 _LLAMA_LOAD_FAILED = "Failed to load model"

@@ -68,6 +68,10 @@ def build_report(
             "unresolved": figures.unresolved,
             "prompt_tokens": figures.prompt_tokens,
             "completion_tokens": figures.completion_tokens,
+            # In-process models only: what the prefill evaluated against what the
+            # context or the prefix cache already held (this run's units).
+            "prompt_tokens_evaluated": counters.get(f"prompt_tokens.evaluated.{name}", 0),
+            "prompt_tokens_reused": counters.get(f"prompt_tokens.reused.{name}", 0),
             "cost": figures.cost,
         }
     judged = kept + rejected

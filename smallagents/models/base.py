@@ -44,6 +44,9 @@ class Completion:
     backend does not report them)."""
     token_spans: tuple[tuple[int, int], ...] = ()
     """The ``[start, end)`` characters of :attr:`text` each generated token wrote."""
+    prompt_tokens_reused: int = 0
+    """Prompt tokens not evaluated because their state was already there (the
+    context, or a prefix cache); ``prompt_tokens`` counts them too."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class Generation:
     distribution at temperature 1, restricted by the grammar mask under a schema
     (whatever temperature sampled it). Empty where the backend gives none."""
     confidence: dict[str, float] = field(default_factory=dict)
+    prompt_tokens_reused: int = 0
+    """Of :attr:`prompt_tokens`, those whose state was reused instead of evaluated."""
     """Per-field confidence of a schema answer, by dotted path of each leaf value
     (``"verdict"``, ``"calls.0.arguments.city"``; ``""`` for a top-level scalar):
     the probability of the whole value for a number, boolean, null or a string the
@@ -151,6 +156,7 @@ class Model(ABC):
                         stop=None if compiled else stop,
                     )
                     spent.add(completion)
+                    self._count_prompt(role, completion)
                     value = _check(completion, compiled, spent)
         except RetryError:
             assert compiled is not None  # only schema calls retry
@@ -176,6 +182,7 @@ class Model(ABC):
             attempts=spent.calls,
             red_flags=tuple(spent.red_flags),
             seed=attempt_seed,
+            prompt_tokens_reused=spent.prompt_tokens_reused,
             token_logprobs=completion.token_logprobs,
             confidence=(
                 field_confidence(
@@ -202,6 +209,18 @@ class Model(ABC):
     ) -> Completion:
         """Make one call. With a schema, constrain decoding to it as far as the backend can."""
 
+    def prompt_counts(self) -> dict[str, tuple[int, int]]:
+        """Prompt tokens ``(evaluated, reused)`` per asking role (``""``: no role), so far."""
+        return dict(self.__dict__.get("_prompt_counts", {}))
+
+    def _count_prompt(self, role: str | None, completion: Completion) -> None:
+        counts: dict[str, tuple[int, int]] = self.__dict__.setdefault("_prompt_counts", {})
+        evaluated, reused = counts.get(role or "", (0, 0))
+        counts[role or ""] = (
+            evaluated + completion.prompt_tokens - completion.prompt_tokens_reused,
+            reused + completion.prompt_tokens_reused,
+        )
+
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release what the model holds (memory, connections)."""
 
@@ -217,10 +236,12 @@ class _Spent:
     seconds: float = 0.0
     red_flags: list[str] = field(default_factory=list)
     last_text: str = ""
+    prompt_tokens_reused: int = 0
 
     def add(self, completion: Completion) -> None:
         self.calls += 1
         self.prompt_tokens += completion.prompt_tokens
+        self.prompt_tokens_reused += completion.prompt_tokens_reused
         self.completion_tokens += completion.completion_tokens
         self.seconds += completion.seconds
         self.last_text = completion.text

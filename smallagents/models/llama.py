@@ -30,6 +30,7 @@ import numpy as np
 from smallagents.errors import ContextOverflowError, ModelFileError
 from smallagents.models.base import Completion, FinishReason, Model, Prompt
 from smallagents.models.native import NATIVE_LOCK, native_load
+from smallagents.models.prefix_cache import PrefixCache
 from smallagents.structured.confidence import token_char_spans
 from smallagents.structured.grammar import GrammarEngine, log_sum_exp, tokenizer_for
 from smallagents.structured.schema import CompiledSchema
@@ -65,6 +66,21 @@ def check_gguf(path: Path) -> None:
 
 
 PREFILL_CHUNK = 64
+DEFAULT_PREFIX_CACHE_MB = 256.0
+
+
+def prefix_cache_budget_mb() -> float:
+    """The prefix cache's memory per model instance: ``SMALLAGENTS_PREFIX_CACHE_MB`` or 256."""
+    value = os.environ.get("SMALLAGENTS_PREFIX_CACHE_MB", "").strip()
+    try:
+        return max(0.0, float(value)) if value else DEFAULT_PREFIX_CACHE_MB
+    except ValueError:
+        from smallagents.errors import UsageError
+
+        raise UsageError(
+            f"SMALLAGENTS_PREFIX_CACHE_MB must be a number of megabytes, got {value!r}.",
+            fix="set it to e.g. 256, or 0 to turn the prefix cache off.",
+        ) from None
 
 
 def prefill_segments(n_prompt: int) -> list[int]:
@@ -85,30 +101,63 @@ def prefill_segments(n_prompt: int) -> list[int]:
     return boundaries
 
 
-def _prefill(llm: llama_cpp.Llama, tokens: list[int], previous: list[int]) -> None:
-    """Evaluate ``tokens``, keeping the cache for the segments it shares with ``previous``.
+def _prefill(
+    llm: llama_cpp.Llama,
+    tokens: list[int],
+    previous: list[int],
+    cache: PrefixCache | None = None,
+) -> int:
+    """Evaluate ``tokens``, reusing what the context or ``cache`` holds of them; the count reused.
 
-    Votes on one prompt therefore pay its prefill once; a prompt that shares a long
-    prefix with the last one (a role's few-shot block) reuses its whole chunks.
+    The context still holds the last prompt (``previous``): votes on one prompt pay
+    its prefill once, and a prompt that shares a long prefix with the last one
+    reuses its whole chunks. ``cache`` holds the prefixes of earlier prompts (see
+    :mod:`smallagents.models.prefix_cache`): when one of them reaches further, it
+    is restored instead. Either way only whole segments of
+    :func:`prefill_segments` are reused, so the rest is evaluated exactly as a
+    fresh prefill would evaluate it. With a cache, the prompt's state at its last
+    whole chunk is saved on the way, unless the cache already has it.
     """
     common = 0
     limit = min(len(previous), len(tokens), llm.n_tokens)
     while common < limit and previous[common] == tokens[common]:
         common += 1
+    segments = prefill_segments(len(tokens))
     shared_boundaries = set(prefill_segments(len(previous))) if previous else set()
     start = 0
-    for boundary in prefill_segments(len(tokens)):
+    for boundary in segments:
         if boundary <= common and boundary in shared_boundaries and boundary < len(tokens):
             start = boundary
-    if start > 0 and llm._ctx.kv_cache_seq_rm(-1, start, -1):
+    chunks = [b for b in segments if b % PREFILL_CHUNK == 0 and b < len(tokens)]
+    cached, key = cache.longest(tokens, chunks) if cache is not None else (0, None)
+    if cache is not None and key is not None and cached > start:
+        llm._ctx.kv_cache_clear()
+        restored = cache.restore(llm._ctx.ctx, key)
+        if restored and (restored == cached or llm._ctx.kv_cache_seq_rm(0, cached, -1)):
+            llm.n_tokens = start = cached
+            llm.input_ids[:cached] = tokens[:cached]
+        else:
+            llm._ctx.kv_cache_clear()
+            llm.reset()
+            start = 0
+    elif start > 0 and llm._ctx.kv_cache_seq_rm(-1, start, -1):
         llm.n_tokens = start
     else:
         llm.reset()
         start = 0
-    for boundary in prefill_segments(len(tokens)):
+    reused = start
+    save_at = chunks[-1] if chunks and cache is not None else 0
+    for boundary in segments:
         if boundary > start:
             llm.eval(tokens[start:boundary])
             start = boundary
+        if (
+            cache is not None
+            and boundary == save_at == start
+            and not cache.covers(tokens[:save_at])
+        ):
+            cache.save(llm._ctx.ctx, tokens[:save_at])
+    return reused
 
 
 @dataclass(frozen=True)
@@ -118,6 +167,7 @@ class _Decoded:
     finish: FinishReason
     logprobs: tuple[float, ...]
     spans: tuple[tuple[int, int], ...]
+    reused: int = 0
 
 
 # llama_token_attr bits (llama.h): control and unknown tokens are parsed only in
@@ -165,6 +215,7 @@ class LlamaModel(Model):
         n_threads: int = DEFAULT_THREADS,
         chat_template: bool | None = None,
         confidence: bool = True,
+        prefix_cache_mb: float | None = None,
     ) -> None:
         """Load a GGUF file.
 
@@ -178,6 +229,10 @@ class LlamaModel(Model):
                 when the file has one). ``False`` sends every prompt as plain text.
             confidence: record each generated token's log-probability (for
                 :attr:`Generation.confidence`); ``False`` only to measure its cost.
+            prefix_cache_mb: memory for the KV states of earlier prompts' prefixes
+                (:mod:`smallagents.models.prefix_cache`), least recently used out
+                first; 0 turns the cache off. Default ``SMALLAGENTS_PREFIX_CACHE_MB``,
+                else :data:`DEFAULT_PREFIX_CACHE_MB`.
         """
         import llama_cpp
 
@@ -209,6 +264,8 @@ class LlamaModel(Model):
             )
         self._grammar: GrammarEngine | None = None
         self._last_prompt: list[int] = []
+        budget = prefix_cache_budget_mb() if prefix_cache_mb is None else prefix_cache_mb
+        self.prefix_cache = PrefixCache(int(budget * 2**20)) if budget > 0 else None
 
     @property
     def chat(self) -> bool:  # type: ignore[override]
@@ -358,6 +415,7 @@ class LlamaModel(Model):
                 seconds=time.perf_counter() - started,
                 token_logprobs=decoded.logprobs,
                 token_spans=decoded.spans,
+                prompt_tokens_reused=decoded.reused,
             )
 
     def _decode(
@@ -391,12 +449,14 @@ class LlamaModel(Model):
         n_vocab = llm.n_vocab()
         generated: list[int] = []
         logprobs: list[float] = []
+        previous, reused = self._last_prompt, 0
         record = self.confidence
         scratch = np.empty(n_vocab, dtype=np.float32) if record and mask is None else None
         finish: FinishReason = "length"
         cut: int | None = None
         try:
-            _prefill(llm, prompt_tokens, self._last_prompt)
+            self._last_prompt = []  # until the prefill is done, the context holds no prompt
+            reused = _prefill(llm, prompt_tokens, previous, self.prefix_cache)
             self._last_prompt = prompt_tokens
             for step in range(max_tokens):
                 if step:
@@ -444,6 +504,7 @@ class LlamaModel(Model):
             finish=finish,
             logprobs=tuple(logprobs),
             spans=spans,
+            reused=reused,
         )
 
     def _detokenize(self, tokens: list[int], prompt_tokens: list[int]) -> str:
@@ -452,4 +513,6 @@ class LlamaModel(Model):
 
     def close(self) -> None:
         with self._lock, NATIVE_LOCK:
+            if self.prefix_cache is not None:
+                self.prefix_cache.clear()
             self._llm.close()

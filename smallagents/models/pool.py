@@ -108,6 +108,17 @@ class ModelPool:
             return LlamaModel(path, name=f"hf:{target}/{detail}", **options)
         return LlamaModel(target, **options)
 
+    def prompt_counts(self) -> dict[str, tuple[int, int]]:
+        """Prompt tokens ``(evaluated, reused)`` per role, summed over the pool's models."""
+        with self._lock:
+            models = {id(m): m for m in [*self._models.values(), *self._named.values()]}
+        total: dict[str, tuple[int, int]] = {}
+        for model in models.values():
+            for role, (evaluated, reused) in model.prompt_counts().items():
+                before = total.get(role, (0, 0))
+                total[role] = (before[0] + evaluated, before[1] + reused)
+        return total
+
     def close(self) -> None:
         """Release every model in the pool."""
         with self._lock:
