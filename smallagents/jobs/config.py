@@ -151,6 +151,7 @@ _ENDPOINT_KEYS: dict[str, tuple[type, ...]] = {
     "breaker_threshold": (int,),
     "breaker_cooldown": (int, float),
     "structured_output": (str,),
+    "max_concurrency": (int,),
 }
 _STRUCTURED_MODES = {"auto", "json_schema", "json_object", "none"}
 

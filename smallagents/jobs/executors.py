@@ -26,8 +26,11 @@ from smallagents.errors import (
     is_unreachable,
 )
 from smallagents.jobs.pipelines import MODEL_UNREACHABLE, Pipeline, UnitResult
+from smallagents.models.base import thread_prompt_counts
 from smallagents.models.pool import (
     ModelPool,
+    SharedInstances,
+    available_cores,
     current_thread_pool,
     default_threads,
     use_thread_pool,
@@ -73,9 +76,9 @@ class RunConfig:
             "allowed_tools": sorted(set(self.allowed_tools)),
         }
 
-    def new_pool(self, threads: int) -> ModelPool:
-        """A worker's own model pool."""
-        return ModelPool(threads=threads, endpoints=self.endpoints)
+    def new_pool(self, threads: int, shared: SharedInstances | None = None) -> ModelPool:
+        """A worker's own model pool (its in-process models from ``shared``, if given)."""
+        return ModelPool(threads=threads, endpoints=self.endpoints, shared=shared)
 
     def new_run(self) -> Run:
         # A job keeps no per-call ledger: the report is built from the job state.
@@ -104,7 +107,10 @@ class Executor(Protocol):
 class LocalExecutor:
     """``workers`` threads in this process, each with its own model instances
     (llama.cpp instances are never shared between threads) and ``cores // workers``
-    decode threads."""
+    decode threads. More workers than cores keep more endpoint requests in flight
+    (an endpoint is bound by its server, up to its ``max_concurrency``) without more
+    in-process instances: those are then shared, one per core (see
+    :class:`~smallagents.models.pool.SharedInstances`)."""
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, workers)
@@ -118,15 +124,16 @@ class LocalExecutor:
         local = threading.local()
         created: list[ModelPool] = []
         caller_pool = current_thread_pool()
+        cores = available_cores()
+        shared = SharedInstances(cores) if workers > cores else None
 
         def work(unit: Unit) -> UnitResult:
             if getattr(local, "pool", None) is None:
-                local.pool = config.new_pool(threads)
+                local.pool = config.new_pool(threads, shared)
                 created.append(local.pool)
                 use_thread_pool(local.pool)
             return counting_prompts(
-                local.pool,
-                lambda: pipeline.run_unit(unit.data, run=run, seed=unit.seed, unit_id=unit.id),
+                lambda: pipeline.run_unit(unit.data, run=run, seed=unit.seed, unit_id=unit.id)
             )
 
         try:
@@ -158,6 +165,8 @@ class LocalExecutor:
             # rather than by the garbage collector in whatever thread it runs).
             for created_pool in created:
                 created_pool.close()
+            if shared is not None:
+                shared.close()
             if caller_pool is not None:
                 use_thread_pool(caller_pool)
 
@@ -166,13 +175,13 @@ PROMPT_EVALUATED = "prompt_tokens.evaluated."
 PROMPT_REUSED = "prompt_tokens.reused."
 
 
-def counting_prompts(pool: ModelPool, work: Callable[[], UnitResult]) -> UnitResult:
-    """Run ``work`` and add the prompt tokens its models evaluated and reused, per role,
-    to the unit's counters (``prompt_tokens.evaluated.ROLE``, ``prompt_tokens.reused.ROLE``;
-    the report's ``roles`` table shows them)."""
-    before = pool.prompt_counts()
+def counting_prompts(work: Callable[[], UnitResult]) -> UnitResult:
+    """Run ``work`` and add the prompt tokens its model calls (in this thread) evaluated
+    and reused, per role, to the unit's counters (``prompt_tokens.evaluated.ROLE``,
+    ``prompt_tokens.reused.ROLE``; the report's ``roles`` table shows them)."""
+    before = thread_prompt_counts()
     result = work()
-    for role, (evaluated, reused) in pool.prompt_counts().items():
+    for role, (evaluated, reused) in thread_prompt_counts().items():
         was_evaluated, was_reused = before.get(role, (0, 0))
         for name, count in (
             (PROMPT_EVALUATED, evaluated - was_evaluated),

@@ -11,6 +11,7 @@ to catch.
 from __future__ import annotations
 
 import random
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,17 @@ class Generation:
 
 
 RESAMPLE_TEMPERATURE = 0.7
+
+
+def _confidence(compiled: CompiledSchema, completion: Completion) -> dict[str, float]:
+    # A schema whose answer is written in another format than its JSON (a caller's
+    # native tool calls) knows where its fields are in the text; plain JSON is read here.
+    own = getattr(compiled, "field_confidence", None)
+    if own is not None:
+        return dict(own(completion.text, completion.token_spans, completion.token_logprobs))
+    return field_confidence(
+        completion.text, completion.token_spans, completion.token_logprobs, compiled.json_schema
+    )
 
 
 def _attempt_temperature(temperature: float, attempt_number: int) -> float:
@@ -185,12 +197,7 @@ class Model(ABC):
             prompt_tokens_reused=spent.prompt_tokens_reused,
             token_logprobs=completion.token_logprobs,
             confidence=(
-                field_confidence(
-                    completion.text,
-                    completion.token_spans,
-                    completion.token_logprobs,
-                    compiled.json_schema,
-                )
+                _confidence(compiled, completion)
                 if compiled is not None and completion.token_spans
                 else {}
             ),
@@ -211,21 +218,43 @@ class Model(ABC):
 
     def prompt_counts(self) -> dict[str, tuple[int, int]]:
         """Prompt tokens ``(evaluated, reused)`` per asking role (``""``: no role), so far."""
-        return dict(self.__dict__.get("_prompt_counts", {}))
+        with _counts_lock:
+            return dict(self.__dict__.get("_prompt_counts", {}))
 
     def _count_prompt(self, role: str | None, completion: Completion) -> None:
-        counts: dict[str, tuple[int, int]] = self.__dict__.setdefault("_prompt_counts", {})
-        evaluated, reused = counts.get(role or "", (0, 0))
-        counts[role or ""] = (
-            evaluated + completion.prompt_tokens - completion.prompt_tokens_reused,
-            reused + completion.prompt_tokens_reused,
-        )
+        reused = completion.prompt_tokens_reused
+        evaluated = completion.prompt_tokens - reused
+        with _counts_lock:
+            _add_count(self.__dict__.setdefault("_prompt_counts", {}), role, evaluated, reused)
+        if not hasattr(_thread_counts, "counts"):
+            _thread_counts.counts = {}
+        _add_count(_thread_counts.counts, role, evaluated, reused)
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release what the model holds (memory, connections)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
+
+
+_counts_lock = threading.Lock()
+_thread_counts = threading.local()
+
+
+def _add_count(
+    counts: dict[str, tuple[int, int]], role: str | None, evaluated: int, reused: int
+) -> None:
+    before = counts.get(role or "", (0, 0))
+    counts[role or ""] = (before[0] + evaluated, before[1] + reused)
+
+
+def thread_prompt_counts() -> dict[str, tuple[int, int]]:
+    """Prompt tokens ``(evaluated, reused)`` per role of every call made in this thread.
+
+    A job's worker reads it around each unit (models may be shared by threads, a
+    thread's own calls are its unit's).
+    """
+    return dict(getattr(_thread_counts, "counts", {}))
 
 
 @dataclass

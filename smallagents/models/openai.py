@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -54,6 +55,22 @@ StructuredMode = Literal["auto", "json_schema", "json_object", "none"]
 _RETRIABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
+DEFAULT_MAX_CONCURRENCY = 32
+_limits: dict[str, threading.BoundedSemaphore] = {}
+_limits_lock = threading.Lock()
+
+
+def _shared_limit(base_url: str, size: int) -> threading.BoundedSemaphore:
+    """The one semaphore of ``base_url`` in this process: requests in flight to it."""
+    if size < 1:
+        raise ValueError(f"max_concurrency must be at least 1, not {size}")
+    with _limits_lock:
+        limit = _limits.get(base_url)
+        if limit is None:
+            limit = _limits[base_url] = threading.BoundedSemaphore(size)
+        return limit
+
+
 class OpenAIModel(Model):
     """A chat model served over HTTP by any OpenAI-compatible server."""
 
@@ -75,6 +92,7 @@ class OpenAIModel(Model):
         backoff: float = 0.2,
         breaker_threshold: int = 5,
         breaker_cooldown: float = 30.0,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         name: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -100,6 +118,9 @@ class OpenAIModel(Model):
                 the endpoint's circuit opens and calls fail fast.
             breaker_cooldown: seconds the circuit stays open before one probe
                 request is let through; its success closes the circuit.
+            max_concurrency: requests this process keeps in flight to this base URL
+                at most, across every instance and thread (the first instance's value
+                counts): a server's capacity, not this machine's cores.
             name: how records name this model (default ``openai:BASE_URL#MODEL``).
             transport: an httpx transport, for tests (e.g. ``httpx.MockTransport``).
         """
@@ -117,6 +138,7 @@ class OpenAIModel(Model):
             self.base_url, threshold=breaker_threshold, cooldown=breaker_cooldown
         )
         """This endpoint's circuit breaker, shared with every instance that calls it."""
+        self._in_flight = _shared_limit(self.base_url, max_concurrency)
         key = api_key or _key_from_env(api_key_env)
         register_secret(key)  # an error body that echoes the header must not leak it
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -154,7 +176,8 @@ class OpenAIModel(Model):
             if response_format is not None:
                 body["response_format"] = response_format
         started = time.perf_counter()
-        payload = self._post("/chat/completions", body)
+        with self._in_flight:
+            payload = self._post("/chat/completions", body)
         seconds = time.perf_counter() - started
         try:
             choice = payload["choices"][0]

@@ -49,6 +49,7 @@ class ModelPool:
         *,
         threads: int | None = None,
         endpoints: Mapping[str, Mapping[str, Any]] | None = None,
+        shared: SharedInstances | None = None,
     ) -> None:
         """An empty pool; models load on first use.
 
@@ -58,12 +59,16 @@ class ModelPool:
                 every endpoint (``timeout``, ``deadline``, ``retries``, ``backoff``,
                 ``breaker_threshold``, ``breaker_cooldown``); options given to
                 :meth:`load` win over them.
+            shared: in-process models shared with other pools (a job with more
+                workers than cores); this pool then neither builds nor closes them.
         """
         self.threads = threads or default_threads()
         self.endpoints = {url: dict(settings) for url, settings in (endpoints or {}).items()}
         self._models: dict[tuple[str, tuple[tuple[str, Any], ...]], Model] = {}
         self._named: dict[str, Model] = {}
         self._lock = threading.Lock()
+        self._shared = shared
+        self._slot = shared.join() if shared is not None else 0
         _open_pools.add(self)
 
     def register(self, name: str, model: Model) -> None:
@@ -78,6 +83,12 @@ class ModelPool:
             return named
         parsed = parse_spec(spec)
         key = (f"{parsed.kind}:{parsed.target}#{parsed.detail}", tuple(sorted(options.items())))
+        if self._shared is not None and parsed.kind != "openai":
+            return self._shared.get(
+                key,
+                self._slot,
+                lambda: self._build(parsed.kind, parsed.target, parsed.detail, options),
+            )
         with self._lock:
             model = self._models.get(key)
             if model is None:
@@ -128,6 +139,49 @@ class ModelPool:
 
     def __len__(self) -> int:
         return len(self._models)
+
+
+class SharedInstances:
+    """In-process models shared by the worker pools of one job: ``limit`` instances per spec.
+
+    An endpoint is bound by its server's latency, not by this machine's cores, so a
+    job may run many more workers than cores, each keeping a request in flight;
+    in-process models must not multiply with them (each is a full copy of the
+    weights and wants a core). Worker ``i`` uses instance ``i % limit`` of a spec;
+    a :class:`~smallagents.models.llama.LlamaModel` serializes its calls under its
+    own lock, so workers that share one take turns on it.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self._instances: dict[tuple[Any, int], Model] = {}
+        self._joined = 0
+        self._lock = threading.Lock()
+
+    def join(self) -> int:
+        """The next worker's index."""
+        with self._lock:
+            self._joined += 1
+            return self._joined - 1
+
+    def get(self, key: Any, worker: int, build: Any) -> Model:
+        """Worker ``worker``'s instance for ``key``, built by ``build()`` on first use."""
+        slot = (key, worker % self.limit)
+        with self._lock:
+            model = self._instances.get(slot)
+            if model is None:
+                model = self._instances[slot] = build()
+            return model
+
+    def __len__(self) -> int:
+        return len(self._instances)
+
+    def close(self) -> None:
+        """Release every shared instance."""
+        with self._lock:
+            for model in self._instances.values():
+                model.close()
+            self._instances.clear()
 
 
 _open_pools: weakref.WeakSet[ModelPool] = weakref.WeakSet()
