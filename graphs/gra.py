@@ -39,6 +39,7 @@ no thresholds: the defaults are our own. Written only against the public
 ``smallagents`` API; roles are loaded by path from ``roles/gra.py``.
 """
 
+import copy
 import hashlib
 import itertools
 import operator
@@ -55,6 +56,12 @@ from smallagents import END, START, Duplicate, NearDuplicateIndex, UnitResult
 from smallagents.dedupe import DEFAULT_THRESHOLD, jaccard, normalize
 
 _ROLES = smallagents.load_roles(Path(__file__).resolve().parent.parent / "roles" / "gra.py")
+_JUDGES = smallagents.load_roles(Path(__file__).resolve().parent.parent / "roles" / "judges.py")
+
+REVIEW_METHODS = ("solve", "score")
+"""How a reviewer judges a pair: ``solve`` answers the instruction itself, then says
+whether the response agrees (the verdict's probability is its score); ``score``
+writes a 1-10 review (problems, feedback, score, accept)."""
 
 DEFAULT_DOMAIN = "general knowledge"
 """The domain of a seed that names none."""
@@ -68,6 +75,10 @@ class GraConfig:
     """The settings of one gra pipeline (defaults: ours; the published method gives none).
 
     Attributes:
+        review: how each reviewer judges (:data:`REVIEW_METHODS`). ``solve`` (the
+            default) measured 0.90 accuracy and AUROC 0.97 on 30 dev judge pairs with
+            Qwen2.5-Coder-1.5B, where a yes/no verdict reached 0.77 and the 1-10
+            review is no better than chance (README, "Judges").
         reviewers: how many reviewers judge each pair.
         reviewer_models: the model specs of the reviewers, in turn (reviewer ``i``
             plays on ``reviewer_models[i % len]``). A reviewer whose model an earlier
@@ -102,8 +113,9 @@ class GraConfig:
             resampled, not repaired), up to ``drafts`` in all, before any review.
     """
 
-    reviewers: int = 2
-    reviewer_models: tuple[str, ...] = ("default", "gemma-270m")
+    review: str = "solve"
+    reviewers: int = 1
+    reviewer_models: tuple[str, ...] = ("qwen-1.5b",)
     reviewer_weights: tuple[float, ...] = ()
     reviewer_thresholds: tuple[int, ...] = ()
     accept_share: float = 1.0
@@ -121,6 +133,10 @@ class GraConfig:
             problem
             for problem, bad in (
                 ("reviewers must be at least 1", self.reviewers < 1),
+                (
+                    f"review must be one of {', '.join(REVIEW_METHODS)}",
+                    self.review not in REVIEW_METHODS,
+                ),
                 ("reviewer_models must name at least one model", not self.reviewer_models),
                 (
                     "reviewer_weights must be 0 or more, one of them above 0",
@@ -208,6 +224,7 @@ def _as_text(value: Any) -> str:
 
 
 SETTINGS: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "review": (_as_text, "solve or score"),
     "reviewers": (_as_int, "a whole number, e.g. 2"),
     "reviewer_models": (_as_list(_as_text), 'model specs, e.g. ["default", "gemma-270m"]'),
     "reviewer_weights": (_as_list(_as_float), "numbers, e.g. [1.0, 0.5]"),
@@ -732,8 +749,80 @@ def _after(
     return choose
 
 
+def _variant(role: smallagents.Role, name: str, model: str) -> smallagents.Role:
+    twin = copy.copy(role)
+    twin.spec = replace(role.spec, name=name, model=model)
+    return twin
+
+
+def solving_reviewers(config: GraConfig) -> list[tuple[str, smallagents.Role, smallagents.Role]]:
+    """``(name, solver, checker)`` per reviewer of a ``solve`` review: ``gra_solver_1``
+    and ``gra_checker_1`` ... on the reviewers' models, in turn."""
+    reviewers = []
+    for index in range(config.reviewers):
+        model = config.reviewer_models[index % len(config.reviewer_models)]
+        number = index + 1
+        reviewers.append(
+            (
+                f"gra_reviewer_{number}",
+                _variant(_JUDGES["judge_solve"], f"gra_solver_{number}", model),
+                _variant(_JUDGES["judge_agree"], f"gra_checker_{number}", model),
+            )
+        )
+    return reviewers
+
+
+def _solving_review(
+    name: str, solver: smallagents.Role, checker: smallagents.Role
+) -> Callable[[GraState], dict[str, Any]]:
+    """A reviewer node that answers the instruction itself, then compares.
+
+    Its review has the fields of a scored one, so that weights, thresholds, the
+    tally, the adjudicator and the report read it alike: ``score`` is
+    ``1 + 9 * P(agree)`` rounded, ``accept`` is ``P(agree) >= 0.5``, and the
+    feedback names the reviewer's own answer.
+    """
+
+    def review(state: GraState) -> dict[str, Any]:
+        run = smallagents.current_run()
+        pair = state["pair"]
+        solved = solver.invoke({"instruction": pair["instruction"]}, run=run)
+        reference = str(getattr(solved.value, "answer", "") or "") if solved.resolved else ""
+        entry: dict[str, Any] = {"reviewer": name, "round": state.get("round", 0)}
+        if not reference:
+            entry["error"] = "no answer of its own to compare with"
+            return {"reviews": [entry]}
+        checked = checker.invoke(
+            {
+                "instruction": pair["instruction"],
+                "reference": reference,
+                "response": pair["response"],
+            },
+            run=run,
+        )
+        verdict = getattr(checked.value, "verdict", None) if checked.resolved else None
+        if verdict is None:
+            entry["error"] = "no valid verdict"
+            return {"reviews": [entry]}
+        confidence = checked.confidence.get("verdict", 1.0)
+        agree = confidence if verdict == "yes" else 1.0 - confidence
+        entry.update(
+            problems=[] if verdict == "yes" else [f"disagrees with its own answer: {reference}"],
+            feedback=f"Reviewer's own answer: {reference}"[:120],
+            score=max(1, min(10, 1 + int(agree * 9 + 0.5))),
+            accept=agree >= 0.5,
+            p_accept=round(agree, 4),
+        )
+        return {"reviews": [entry]}
+
+    return review
+
+
 def reviewer_roles(config: GraConfig) -> list[smallagents.Role]:
-    """The reviewers of ``config``: ``gra_reviewer_1`` ... on their models, in turn."""
+    """The reviewers of ``config``: ``gra_reviewer_1`` ... on their models, in turn
+    (for a ``solve`` review, its checkers: ``gra_checker_1`` ...)."""
+    if config.review == "solve":
+        return [checker for _, _, checker in solving_reviewers(config)]
     base = _ROLES["gra_reviewer"]
     roles: list[smallagents.Role] = []
     used: set[str] = set()
@@ -755,6 +844,7 @@ def build_graph(config: GraConfig | None = None, *, curate: bool = False) -> sma
     config = config or GraConfig()
     reviewers = reviewer_roles(config)
     nodes = [f"review_{index}" for index in range(1, len(reviewers) + 1)]
+    solving = solving_reviewers(config) if config.review == "solve" else []
     graph = smallagents.Graph(
         "gra-curate" if curate else "gra",
         state=GraState,
@@ -777,7 +867,10 @@ def build_graph(config: GraConfig | None = None, *, curate: bool = False) -> sma
             seed=_draft_seed,
         )
     graph.step("screen", _screen(config, curate=curate))
-    for node, reviewer in zip(nodes, reviewers, strict=True):
+    for index, (node, reviewer) in enumerate(zip(nodes, reviewers, strict=True)):
+        if solving:
+            graph.step(node, _solving_review(*solving[index]))
+            continue
         graph.role(
             node,
             reviewer,

@@ -77,6 +77,9 @@ _REVERSE = Pair(
 
 @smallagents.role(
     name="gra_generator",
+    # Read one by one, 12 drafts each from the bundled seeds: correct and useful
+    # SmolLM2-135M 0, Qwen2.5-Coder-0.5B 4, Qwen2.5-Coder-1.5B 8 (README, "gra pipeline").
+    model="qwen-1.5b",
     system="You write training examples for a helpful assistant. Answer with JSON only.",
     # Sampled, not greedy: several samples of one seed should differ.
     temperature=0.7,

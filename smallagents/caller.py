@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from smallagents.errors import RoleInputError, SchemaError, ToolArgumentError, UsageError
 from smallagents.models.base import Message, Model
+from smallagents.structured.confidence import field_confidence
 from smallagents.structured.schema import CompiledSchema, RedFlag, compile_schema, one_line
 from smallagents.tool_specs import bfcl_messages, openai_aliases
 from smallagents.tools import Tool, as_tools, calls_schema
@@ -86,6 +88,56 @@ class CallsAnswer(CompiledSchema):
         value = {"calls": calls}
         self.check(value)
         return value
+
+    def field_confidence(
+        self, text: str, spans: Sequence[tuple[int, int]], logprobs: Sequence[float]
+    ) -> dict[str, float]:
+        """Per-field confidence keyed like the parsed value (``calls.0.name``, ...).
+
+        A native answer is one or more JSON objects, perhaps fenced, or a sentence
+        for no call: each object is scored on its own characters; a sentence gets
+        the probability of its first token, the one that chose not to call.
+        """
+        if not self.native:
+            return field_confidence(text, spans, logprobs, self.json_schema)
+        found = _native_spans(text)
+        if not found:
+            return {"calls": math.exp(logprobs[0])} if logprobs else {}
+        items = dict(self.json_schema["properties"]["calls"]["items"])
+        if "$defs" in self.json_schema:
+            items["$defs"] = self.json_schema["$defs"]
+        confidence: dict[str, float] = {}
+        for index, (start, end) in enumerate(found):
+            inside = [
+                ((a - start, b - start), lp)
+                for (a, b), lp in zip(spans, logprobs, strict=True)
+                if a < end and b > start
+            ]
+            scored = field_confidence(
+                text[start:end], [span for span, _ in inside], [lp for _, lp in inside], items
+            )
+            confidence.update({f"calls.{index}.{path}": value for path, value in scored.items()})
+        return confidence
+
+
+def _native_spans(text: str) -> list[tuple[int, int]]:
+    """Where each call's JSON object is in a native answer (none for a sentence)."""
+    start = len(text) - len(text.lstrip())
+    if text.startswith("```json", start):
+        start += len("```json")
+    decoder = json.JSONDecoder()
+    found: list[tuple[int, int]] = []
+    while True:
+        while start < len(text) and text[start].isspace():
+            start += 1
+        if start >= len(text) or text[start] != "{":
+            return found
+        try:
+            _, end = decoder.raw_decode(text, start)
+        except ValueError:
+            return found
+        found.append((start, end))
+        start = end
 
 
 def _native_calls(text: str) -> list[Any]:

@@ -155,6 +155,15 @@ def request(prompt: Prompt) -> str:
 Answer = dict[str, Any] | str | Callable[[str], dict[str, Any]]
 
 
+SCORED = {"review": "score", "reviewers": 2, "reviewer_models": ("default", "gemma-270m")}
+"""The 1-10 review on the two fastest embedded models: what the scripted tests drive."""
+
+
+def scored(gra: ModuleType, **overrides: Any) -> Any:
+    """A GraConfig with scored reviews (the scripted models answer the 1-10 review)."""
+    return gra.GraConfig(**{**SCORED, **overrides})
+
+
 def scripted_models(
     *,
     generated: Answer = PAIR,
@@ -227,8 +236,7 @@ def test_mermaid_and_schemas(gra: ModuleType) -> None:
         "generate --> screen;",
         "screen -.-> review_1;",  # only when the free checks pass
         "screen -.-> __end__;",
-        "review_1 --> review_2;",
-        "review_2 --> tally;",
+        "review_1 --> tally;",  # one reviewer by default: it answers, then compares
         "tally -.-> adjudicate;",  # only on a disagreement
         "tally -.-> __end__;",
         "adjudicate -.-> __end__;",
@@ -243,13 +251,24 @@ def test_mermaid_and_schemas(gra: ModuleType) -> None:
     }  # fmt: skip
 
 
-def test_default_roles_put_the_two_embedded_models_in_different_roles(gra: ModuleType) -> None:
-    reviewers = gra.reviewer_roles(gra.GraConfig())
+def test_default_reviewer_answers_then_compares_on_qwen(gra: ModuleType) -> None:
+    default = gra.GraConfig()
+    assert default.review == "solve"
+    ((name, solver, checker),) = gra.solving_reviewers(default)
+    assert (name, solver.name, checker.name) == ("gra_reviewer_1", "gra_solver_1", "gra_checker_1")
+    assert solver.spec.model == checker.spec.model == "qwen-1.5b"
+    assert gra.build_graph(default).nodes[:3] == ["generate", "screen", "review_1"]
+
+
+def test_scored_reviewers_put_the_two_embedded_models_in_different_roles(
+    gra: ModuleType,
+) -> None:
+    reviewers = gra.reviewer_roles(scored(gra))
     assert [(r.name, r.spec.model) for r in reviewers] == [
         ("gra_reviewer_1", "default"),
         ("gra_reviewer_2", "gemma-270m"),
     ]
-    three = gra.reviewer_roles(gra.GraConfig(reviewers=3))
+    three = gra.reviewer_roles(scored(gra, reviewers=3))
     # A second reviewer on one model samples: greedy decoding would copy the first.
     assert [r.spec.temperature for r in three] == [0.0, 0.0, 0.7]
     assert three[2].spec.model == "default"
@@ -257,7 +276,7 @@ def test_default_roles_put_the_two_embedded_models_in_different_roles(gra: Modul
 
 def test_reviewers_agree_to_accept(gra: ModuleType) -> None:
     models = scripted_models(reviews=(review(8, True), review(9, True)))
-    result = run_one(gra.build_pipeline(), models)
+    result = run_one(gra.build_pipeline(scored(gra)), models)
     record = only(result.outputs)
     assert result.rejects == []
     assert set(record) == RECORD_KEYS
@@ -278,7 +297,8 @@ def test_reviewers_agree_to_accept(gra: ModuleType) -> None:
 
 def test_reviewers_agree_to_reject(gra: ModuleType) -> None:
     result = run_one(
-        gra.build_pipeline(), scripted_models(reviews=(review(2, False), review(3, False)))
+        gra.build_pipeline(scored(gra)),
+        scripted_models(reviews=(review(2, False), review(3, False))),
     )
     reject = only(result.rejects)
     assert result.outputs == []
@@ -291,7 +311,7 @@ def test_reviewers_agree_to_reject(gra: ModuleType) -> None:
 def test_a_split_goes_to_the_adjudicator(gra: ModuleType, verdict: str) -> None:
     decision = adjudication(verdict, REVISED if verdict == "revise" else None)
     models = scripted_models(reviews=(review(8, True), review(7, False)), decision=decision)
-    result = run_one(gra.build_pipeline(), models)
+    result = run_one(gra.build_pipeline(scored(gra)), models)
     record = only(result.outputs + result.rejects)
     assert record["adjudicated"] is True and record["verdict"] == verdict
     assert record["disagreement"] == "the reviewers split on accepting it"
@@ -316,7 +336,7 @@ def test_a_revise_without_a_revision_is_a_reject(gra: ModuleType) -> None:
     models = scripted_models(
         reviews=(review(8, True), review(2, False)), decision=adjudication("revise", None)
     )
-    reject = only(run_one(gra.build_pipeline(), models).rejects)
+    reject = only(run_one(gra.build_pipeline(scored(gra)), models).rejects)
     assert reject["verdict"] == "reject" and reject["adjudicated"] is True
     assert reject["reason"] == "the adjudicator asked for a revision but wrote none"
 
@@ -332,13 +352,13 @@ def test_a_score_spread_of_the_threshold_or_more_is_a_disagreement(
         reviews=(review(scores[0], True), review(scores[1], True)),
         decision=adjudication("accept"),
     )
-    record = only(run_one(gra.build_pipeline(), models).outputs)
+    record = only(run_one(gra.build_pipeline(scored(gra)), models).outputs)
     assert record["adjudicated"] is adjudicated
     if adjudicated:
         low, high = sorted(scores)
         assert record["disagreement"] == f"the scores spread from {low} to {high}"
     # The threshold is configuration: at 5, a spread of 4 is agreement.
-    wider = gra.build_pipeline(gra.GraConfig(spread_threshold=5))
+    wider = gra.build_pipeline(scored(gra, spread_threshold=5))
     assert only(run_one(wider, models).outputs)["adjudicated"] is False
 
 
@@ -346,18 +366,18 @@ def test_an_accept_below_the_accept_threshold_counts_as_a_reject(gra: ModuleType
     models = scripted_models(
         reviews=(review(3, True), review(6, True)), decision=adjudication("reject")
     )
-    reject = only(run_one(gra.build_pipeline(), models).rejects)
+    reject = only(run_one(gra.build_pipeline(scored(gra)), models).rejects)
     assert reject["adjudicated"] is True
     assert reject["disagreement"] == "the reviewers split on accepting it"
     # Both below the threshold: they agree to reject, whatever their accept flags.
     models = scripted_models(reviews=(review(4, True), review(5, True)))
-    reject = only(run_one(gra.build_pipeline(), models).rejects)
+    reject = only(run_one(gra.build_pipeline(scored(gra)), models).rejects)
     assert reject["adjudicated"] is False and reject["reason"].startswith("the reviewers rejected")
 
 
 def test_a_reviewer_without_a_valid_review_leaves_it_to_the_adjudicator(gra: ModuleType) -> None:
     models = scripted_models(reviews=(review(9, True), "not json"), decision=adjudication("accept"))
-    result = run_one(gra.build_pipeline(), models)
+    result = run_one(gra.build_pipeline(scored(gra)), models)
     record = only(result.outputs)
     assert record["adjudicated"] is True
     assert record["disagreement"] == "a reviewer gave no valid review"
@@ -370,7 +390,7 @@ def test_a_reviewer_without_a_valid_review_leaves_it_to_the_adjudicator(gra: Mod
 def test_the_generator_sees_the_seed_and_the_domain(gra: ModuleType) -> None:
     models = scripted_models()
     seed = {"id": "s9", "instruction": "Name a fern.", "response": "Maidenhair."}
-    run_one(gra.build_pipeline(), models, seed)
+    run_one(gra.build_pipeline(scored(gra)), models, seed)
     asked = request(models["default"].calls[0].prompt)
     assert "Instruction: Name a fern." in asked and "Response: Maidenhair." in asked
     assert asked.startswith(f"Domain: {gra.DEFAULT_DOMAIN}")  # a seed without a domain
@@ -388,7 +408,7 @@ def test_refinement_gives_a_rejected_draft_one_more_round(gra: ModuleType) -> No
         refined=REFINED,
         reviews_after_refine=(review(8, True), review(9, True)),
     )
-    result = run_one(gra.build_pipeline(gra.GraConfig(refine=True)), models)
+    result = run_one(gra.build_pipeline(scored(gra, refine=True)), models)
     record = only(result.outputs)
     assert record["refined"] is True and record["verdict"] == "accept"
     assert (record["instruction"], record["response"]) == (
@@ -408,7 +428,7 @@ def test_refinement_gives_a_rejected_draft_one_more_round(gra: ModuleType) -> No
 
 def test_refinement_happens_once_at_most(gra: ModuleType) -> None:
     models = scripted_models(reviews=(review(2, False), review(3, False)), refined=REFINED)
-    result = run_one(gra.build_pipeline(gra.GraConfig(refine=True)), models)
+    result = run_one(gra.build_pipeline(scored(gra, refine=True)), models)
     reject = only(result.rejects)
     assert reject["refined"] is True and reject["verdict"] == "reject"
     assert [r.role for r in result.records].count("gra_refiner") == 1
@@ -507,7 +527,7 @@ def test_a_copy_of_a_seed_is_rejected_as_a_duplicate(gra: ModuleType, tmp_path: 
             return {"instruction": "How do I prune an apple tree?", "response": "In the winter."}
         return {"instruction": "What soil do tulips like?", "response": "Sandy, drained soil."}
 
-    pipeline = Scripted(gra.build_pipeline(), scripted_models(generated=generate))
+    pipeline = Scripted(gra.build_pipeline(scored(gra)), scripted_models(generated=generate))
     options = JobOptions(
         input=str(write_seeds(tmp_path / "in.jsonl", seeds)), output=tmp_path / "out.jsonl"
     )
@@ -521,7 +541,7 @@ def test_a_copy_of_a_seed_is_rejected_as_a_duplicate(gra: ModuleType, tmp_path: 
 
 
 def test_a_copy_of_a_few_shot_example_is_a_duplicate(gra: ModuleType) -> None:
-    pipeline = gra.build_pipeline()
+    pipeline = gra.build_pipeline(scored(gra))
     pipeline.seeds([])
     pipeline.start([])
     copied = {
@@ -562,14 +582,14 @@ def test_duplicates_across_units_and_after_a_resume(gra: ModuleType, tmp_path: P
     models = scripted_models(generated=near_copy)
     # The first process is "killed" when unit s3 starts: s1 kept, s2 a near duplicate of it.
     with pytest.raises(Killed):
-        run_job(Scripted(gra.build_pipeline(), models, kill_at="s3"), options)
+        run_job(Scripted(gra.build_pipeline(scored(gra)), models, kill_at="s3"), options)
     assert [r["id"] for r in lines(tmp_path / "out.jsonl")] == ["s1"]
     first = only(lines(tmp_path / "out.rejects.jsonl"))
     assert first["id"] == "s2" and first["reason"].endswith("of record s1")
     assert first["reason"].startswith("near duplicate (similarity 0.")
     # A new process (a new pipeline, an empty index) resumes: s3 and s4 duplicate s1,
     # which it only knows from the output file.
-    report = run_job(Scripted(gra.build_pipeline(), models), options)
+    report = run_job(Scripted(gra.build_pipeline(scored(gra)), models), options)
     assert [r["id"] for r in lines(tmp_path / "out.jsonl")] == ["s1"]
     rejects = lines(tmp_path / "out.rejects.jsonl")
     assert [r["id"] for r in rejects] == ["s2", "s3", "s4"]
@@ -611,7 +631,7 @@ def test_the_report_counts_adjudications(gra: ModuleType, tmp_path: Path) -> Non
     options = JobOptions(
         input=str(write_seeds(tmp_path / "in.jsonl", seeds)), output=tmp_path / "out.jsonl"
     )
-    report = run_job(Scripted(gra.build_pipeline(), models), options)
+    report = run_job(Scripted(gra.build_pipeline(scored(gra)), models), options)
     assert report["records"] == {"accepted": 1, "rejected": 3}
     assert report["rates"]["adjudication"] == 0.75
     assert report["rates"]["duplicates_removed"] == 0
@@ -661,13 +681,13 @@ def check_job_files(output: Path, seeds: list[dict[str, Any]]) -> list[dict[str,
         if record.get("checks"):  # failed a free check: rejected before any review
             assert record["reviews"] == [] and record["reason"].startswith("free check: ")
         elif "reviews" in record:
-            assert len(record["reviews"]) == 2
+            assert len(record["reviews"]) in (1, 2)  # the default's one, or two scored
             assert all(1 <= r["score"] <= 10 for r in record["reviews"] if "score" in r)
             assert record["adjudicated"] is (record["disagreement"] is not None)
     return records
 
 
-def test_a_real_job_with_both_embedded_models(
+def test_a_real_job_on_the_default_roster(
     gra: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One decode thread: tests run beside other CPU-heavy work (README, "Threads").
@@ -681,17 +701,21 @@ def test_a_real_job_with_both_embedded_models(
     decided = [r for r in records if "models" in r]
     assert decided, records
     for record in decided:
-        assert record["models"]["gra_generator"] == "default"
+        assert record["models"]["gra_generator"] == "qwen-1.5b"
         assert record["escalated"] is False
         if record["checks"]:  # rejected by a free check: nobody reviewed it
             assert set(record["models"]) == {"gra_generator"}
             continue
-        assert record["models"]["gra_reviewer_1"] == "default"
-        assert record["models"]["gra_reviewer_2"] == "gemma-270m"
+        # The default reviewer answers the instruction itself, then compares.
+        assert record["models"]["gra_solver_1"] == "qwen-1.5b"
+        assert record["models"]["gra_checker_1"] == "qwen-1.5b"
+        (only_review,) = record["reviews"]
+        assert 0 <= only_review["p_accept"] <= 1
+        assert only_review["accept"] is (only_review["p_accept"] >= 0.5)
     assert report["units"] == {"total": 2, "done": 2}
     assert report["records"]["accepted"] + report["records"]["rejected"] == 2
     assert report["rates"]["schema_validity"] > 0.5
-    assert {"gra_generator", "gra_reviewer_1", "gra_reviewer_2"} <= set(report["roles"])
+    assert "gra_generator" in report["roles"]
 
 
 def test_the_readme_quick_start_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -779,14 +803,14 @@ def test_a_response_at_the_length_limit_without_an_end_is_cut_off(gra: ModuleTyp
 def test_a_draft_that_fails_a_free_check_costs_no_review(gra: ModuleType) -> None:
     statement = {"instruction": "Roses like the sun.", "response": "They do, six hours a day."}
     models = scripted_models(generated=statement)
-    result = run_one(gra.build_pipeline(), models)
+    result = run_one(gra.build_pipeline(scored(gra)), models)
     reject = only(result.rejects)
     assert reject["checks"] == ["not_a_request"] and reject["reviews"] == []
     assert reject["reason"] == "free check: the instruction is a statement, not a request"
     assert [r.role for r in result.records] == ["gra_generator"]  # no reviewer ran
     # The check can be turned off: then the reviewers judge it.
     others = tuple(check for check in gra.CHECKS if check != "not_a_request")
-    result = run_one(gra.build_pipeline(gra.GraConfig(checks=others)), models)
+    result = run_one(gra.build_pipeline(scored(gra, checks=others)), models)
     assert only(result.outputs)["checks"] == []
 
 
@@ -795,7 +819,7 @@ def test_refinement_fixes_a_draft_that_failed_a_check(gra: ModuleType) -> None:
         generated={"instruction": "How do I water roses?", "response": "Water the roots with"},
         refined=REFINED,
     )
-    result = run_one(gra.build_pipeline(gra.GraConfig(refine=True)), models)
+    result = run_one(gra.build_pipeline(scored(gra, refine=True)), models)
     record = only(result.outputs)
     assert record["refined"] is True and record["response"] == REFINED["response"]
     refine_prompt = next(
@@ -813,7 +837,7 @@ def test_a_draft_that_fails_a_free_check_is_drawn_again(gra: ModuleType) -> None
         return next(drafts)
 
     models = scripted_models(generated=generate)
-    result = run_one(gra.build_pipeline(gra.GraConfig(drafts=2)), models)
+    result = run_one(gra.build_pipeline(scored(gra, drafts=2)), models)
     record = only(result.outputs)
     assert record["drafts"] == 2 and record["instruction"] == PAIR["instruction"]
     assert record["checks"] == []  # the kept pair's: the first draft's failure is gone
@@ -823,9 +847,9 @@ def test_a_draft_that_fails_a_free_check_is_drawn_again(gra: ModuleType) -> None
     # At most `drafts` in all: two failing drafts are a reject after the second.
     statement = {"instruction": "Roses like the sun.", "response": "Yes, they do."}
     models = scripted_models(generated=statement)
-    reject = only(run_one(gra.build_pipeline(gra.GraConfig(drafts=2)), models).rejects)
+    reject = only(run_one(gra.build_pipeline(scored(gra, drafts=2)), models).rejects)
     assert reject["drafts"] == 2 and reject["checks"] == ["not_a_request"]
-    chart = gra.build_graph(gra.GraConfig(drafts=2)).compile().mermaid()
+    chart = gra.build_graph(scored(gra, drafts=2)).compile().mermaid()
     assert "screen -.-> generate;" in chart
     assert "screen -.-> generate;" not in gra.build_graph().compile().mermaid()  # default 1
 
@@ -836,25 +860,25 @@ def test_a_draft_that_fails_a_free_check_is_drawn_again(gra: ModuleType) -> None
 def test_weights_and_shares_decide_without_the_adjudicator(gra: ModuleType) -> None:
     split = (review(8, True), review(2, False))
     models = scripted_models(reviews=split, decision=adjudication("reject"))
-    assert only(run_one(gra.build_pipeline(), models).rejects)["adjudicated"] is True
+    assert only(run_one(gra.build_pipeline(scored(gra)), models).rejects)["adjudicated"] is True
     # Reviewer 2 measured unreliable: weight 0 keeps its review out of the decision.
-    config = gra.GraConfig(reviewer_weights=(1.0, 0.0))
+    config = scored(gra, reviewer_weights=(1.0, 0.0))
     record = only(run_one(gra.build_pipeline(config), models).outputs)
     assert record["adjudicated"] is False and record["verdict"] == "accept"
     assert [r["score"] for r in record["reviews"]] == [8, 2]  # both reviews are kept
     # Weights 3:1 and an accept share of 0.75: reviewer 1 alone carries it.
-    config = gra.GraConfig(reviewer_weights=(3.0, 1.0), accept_share=0.75, spread_threshold=10)
+    config = scored(gra, reviewer_weights=(3.0, 1.0), accept_share=0.75, spread_threshold=10)
     assert only(run_one(gra.build_pipeline(config), models).outputs)["adjudicated"] is False
     # The other way round, with a reject share of 0.25, reviewer 2 alone rejects it.
-    config = gra.GraConfig(reviewer_weights=(1.0, 3.0), reject_share=0.25, spread_threshold=10)
+    config = scored(gra, reviewer_weights=(1.0, 3.0), reject_share=0.25, spread_threshold=10)
     reject = only(run_one(gra.build_pipeline(config), models).rejects)
     assert reject["adjudicated"] is False and reject["reason"].startswith("the reviewers rejected")
 
 
 def test_per_reviewer_thresholds(gra: ModuleType) -> None:
     models = scripted_models(reviews=(review(7, True), review(7, True)))
-    assert only(run_one(gra.build_pipeline(), models).outputs)["adjudicated"] is False
-    config = gra.GraConfig(reviewer_thresholds=(6, 8))  # reviewer 2's 7 is not enough
+    assert only(run_one(gra.build_pipeline(scored(gra)), models).outputs)["adjudicated"] is False
+    config = scored(gra, reviewer_thresholds=(6, 8))  # reviewer 2's 7 is not enough
     models = scripted_models(
         reviews=(review(7, True), review(7, True)), decision=adjudication("accept")
     )
@@ -944,7 +968,7 @@ def test_curation_keeps_rejects_and_dedupes_existing_pairs(gra: ModuleType, tmp_
         input=str(write_seeds(tmp_path / "mine.jsonl", EXISTING)),
         output=tmp_path / "curated.jsonl",
     )
-    report = run_job(Scripted(gra.build_curate_pipeline(), models), options)
+    report = run_job(Scripted(gra.build_curate_pipeline(scored(gra)), models), options)
     kept = lines(tmp_path / "curated.jsonl")
     assert [r["id"] for r in kept] == ["p1"]
     assert kept[0]["source"] == "my notes"  # the input's own fields stay
@@ -955,11 +979,11 @@ def test_curation_keeps_rejects_and_dedupes_existing_pairs(gra: ModuleType, tmp_
     assert rejects["p4"]["reason"] == "the adjudicator rejected it"
     assert report["records"] == {"accepted": 1, "rejected": 3}
     # Resumed, nothing runs again; a new pair that repeats a kept one is still a duplicate.
-    again = run_job(Scripted(gra.build_curate_pipeline(), models), options)
+    again = run_job(Scripted(gra.build_curate_pipeline(scored(gra)), models), options)
     assert again["units"] == {"total": 4, "done": 4} and lines(tmp_path / "curated.jsonl") == kept
     # Without dedupe (measuring reviewers on labeled twins that share an instruction),
     # p3 is judged on its own and kept.
-    config = gra.GraConfig(dedupe=False)
+    config = scored(gra, dedupe=False)
     every = JobOptions(input=options.input, output=tmp_path / "all.jsonl")
     run_job(Scripted(gra.build_curate_pipeline(config), models), every)
     assert [r["id"] for r in lines(tmp_path / "all.jsonl")] == ["p1", "p3"]
@@ -970,11 +994,11 @@ def test_curation_revises_and_keeps_the_original(gra: ModuleType) -> None:
         reviews=(review(8, True), review(2, False)), decision=adjudication("revise", REVISED)
     )
     pair = {"id": "p9", "instruction": "How do I keep cut flowers fresh?", "response": "Sun."}
-    record = only(run_one(gra.build_curate_pipeline(), models, pair).outputs)
+    record = only(run_one(gra.build_curate_pipeline(scored(gra)), models, pair).outputs)
     assert record["verdict"] == "revise" and record["response"] == REVISED["response"]
     assert record["original"] == {"instruction": pair["instruction"], "response": "Sun."}
     assert "draft" not in record
-    roles = [r.role for r in run_one(gra.build_curate_pipeline(), models, pair).records]
+    roles = [r.role for r in run_one(gra.build_curate_pipeline(scored(gra)), models, pair).records]
     assert "gra_generator" not in roles and roles[0] == "gra_reviewer_1"
 
 
@@ -998,9 +1022,11 @@ def test_a_real_curation_job(
     }
     assert set(records) == {"g003-good", "g020-bad"}
     assert records["g020-bad"]["checks"] == ["not_a_request"]
-    assert "gra_reviewer_1" not in records["g020-bad"]["models"]
+    assert "gra_solver_1" not in records["g020-bad"]["models"]
     judged = records["g003-good"]
-    assert len(judged["reviews"]) == 2 and judged["models"]["gra_reviewer_2"] == "gemma-270m"
+    (only_review,) = judged["reviews"]  # the default: one reviewer that answers, then compares
+    assert judged["models"]["gra_checker_1"] == "qwen-1.5b"
+    assert "canberra" in only_review["feedback"].lower()  # its own answer to the question
     assert judged["instruction"] == "What is the capital of Australia?"
 
 

