@@ -42,6 +42,7 @@ no thresholds: the defaults are our own. Written only against the public
 import copy
 import hashlib
 import itertools
+import math
 import operator
 import os
 import re
@@ -772,6 +773,51 @@ def solving_reviewers(config: GraConfig) -> list[tuple[str, smallagents.Role, sm
     return reviewers
 
 
+_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*")
+_NUMBER_WORDS = {
+    word: float(value)
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve".split()  # noqa: SIM905
+    )
+}
+_SMALL_WORDS = frozenset(
+    "the a an of in on at to is are was and or for with by from its it this that as be".split()  # noqa: SIM905
+)
+
+
+def _numbers(text: str) -> set[float]:
+    found = {float(m.replace(",", "")) for m in _NUMBER.findall(text) if m.count(".") <= 1}
+    words = re.findall(r"[a-z]+", text.lower())
+    found.update(_NUMBER_WORDS[word] for word in words if word in _NUMBER_WORDS)
+    return found
+
+
+def compare_answers(reference: str, response: str) -> bool | None:
+    """Whether ``response`` states the short ``reference`` answer, read without a model.
+
+    A reference of at most four words is compared directly: its numbers must all
+    appear in the response (1% apart counts as the same number; "seven" is 7),
+    else one of its content words must. ``None`` for a longer reference: a model
+    compares those. Measured: the 1.5B model said "agrees" to "4 feet is 480
+    inches" against its own "48", and to "the Congo" against its own "Nile"; a
+    containment check cannot be talked into that.
+    """
+    short = reference.strip().rstrip(".")
+    if not short or len(short.split()) > 4:
+        return None
+    wanted = _numbers(short)
+    if wanted:
+        said = _numbers(response)
+        return all(any(math.isclose(w, s, rel_tol=0.01) for s in said) for w in wanted)
+    words = [
+        w for w in re.findall(r"[a-z0-9]+", short.lower()) if w not in _SMALL_WORDS and len(w) > 2
+    ]
+    if not words:
+        return None
+    said_words = set(re.findall(r"[a-z0-9]+", response.lower()))
+    return any(w in said_words for w in words)
+
+
 def _solving_review(
     name: str, solver: smallagents.Role, checker: smallagents.Role
 ) -> Callable[[GraState], dict[str, Any]]:
@@ -791,6 +837,17 @@ def _solving_review(
         entry: dict[str, Any] = {"reviewer": name, "round": state.get("round", 0)}
         if not reference:
             entry["error"] = "no answer of its own to compare with"
+            return {"reviews": [entry]}
+        direct = compare_answers(reference, pair["response"])
+        if direct is not None:  # a short answer: compared as text, no model call
+            entry.update(
+                problems=[] if direct else [f"disagrees with its own answer: {reference}"],
+                feedback=f"Reviewer's own answer: {reference}"[:120],
+                score=10 if direct else 1,
+                accept=direct,
+                p_accept=1.0 if direct else 0.0,
+                compared="text",
+            )
             return {"reviews": [entry]}
         checked = checker.invoke(
             {
@@ -812,6 +869,7 @@ def _solving_review(
             score=max(1, min(10, 1 + int(agree * 9 + 0.5))),
             accept=agree >= 0.5,
             p_accept=round(agree, 4),
+            compared="model",
         )
         return {"reviews": [entry]}
 

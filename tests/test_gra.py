@@ -1114,3 +1114,32 @@ def test_roles_lists_what_each_gra_role_does() -> None:
         "You settle disagreements between reviewers of training examples",
     ):
         assert description in result.stdout
+
+
+# --- the solving reviewer's direct comparison ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reference", "response", "agrees"),
+    [
+        ("48", "A foot is 12 inches, so 4 feet is 48 inches.", True),
+        ("48", "A foot is 12 inches, so 4 feet is 480 inches.", False),
+        ("168", "A day has 24 hours, so 7 days is 1,680 hours.", False),
+        ("6650 km", "The Nile, about 6,650 km long.", True),
+        ("3.2288", "2 miles is about 3.22 kilometres.", True),  # within 1%
+        ("7", "There are seven continents.", True),
+        ("Nile", "The Congo is the longest river in Africa.", False),
+        ("Mount Everest", "Everest, at about 8,849 metres.", True),
+        ("Mount Everest", "K2, at about 8,849 metres above sea level.", False),
+    ],
+)
+def test_short_answers_are_compared_without_a_model(
+    gra: ModuleType, reference: str, response: str, agrees: bool
+) -> None:
+    assert gra.compare_answers(reference, response) is agrees
+
+
+def test_long_answers_go_to_the_model(gra: ModuleType) -> None:
+    assert gra.compare_answers("Use len(my_list) to count the items of a list.", "len") is None
+    assert gra.compare_answers("", "anything") is None
+    assert gra.compare_answers("it is", "anything") is None  # no content word to look for
