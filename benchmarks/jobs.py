@@ -57,10 +57,21 @@ def raw_rates(alias: str) -> dict[str, float]:
     return {"prefill_tok_s": prefill, "decode_tok_s": decode}
 
 
+def _lines(output: Path) -> list[str]:
+    """The job's records and rejects."""
+    rejects = output.with_name(output.stem + ".rejects.jsonl")
+    return [
+        line
+        for path in (output, rejects)
+        if path.exists()
+        for line in path.read_text().splitlines()
+    ]
+
+
 def _role_models(output: Path) -> dict[str, str]:
     """Which model answered each role, from the records' ``models`` field (else default)."""
     seen: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-    for line in output.read_text().splitlines():
+    for line in _lines(output):
         for role, model in (json.loads(line).get("models") or {}).items():
             seen[role][str(model)] += 1
     return {role: counts.most_common(1)[0][0] for role, counts in seen.items()}
@@ -75,7 +86,7 @@ def run(pipeline_name: str, options: dict[str, Any], cache: bool, workers: int) 
         report = run_job(pipeline, JobOptions(output=output, workers=workers, **options))
         wall = time.perf_counter() - started
         role_models = _role_models(output)
-        digest = hashlib.sha256(output.read_bytes()).hexdigest()[:16]
+        digest = hashlib.sha256("\n".join(_lines(output)).encode()).hexdigest()[:16]
     records = report["records"]["accepted"] + report["records"]["rejected"]
     return {
         "cache": cache,
