@@ -129,3 +129,16 @@ def test_embedded_specs_are_listed() -> None:
     assert result.exit_code == 0, result.output
     for alias in ("default", "gemma-270m", "qwen-0.5b", "qwen-1.5b"):
         assert alias in result.output
+
+
+def test_a_damaged_gguf_is_one_line_with_a_fix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from smallagents.cli import app
+
+    damaged = tmp_path / "damaged.gguf"
+    damaged.write_bytes(embedded_path("default").read_bytes()[:100_000])  # header right, body cut
+    result = CliRunner().invoke(app, ["demo", "--model", str(damaged)])
+    assert result.exit_code == 2
+    (line,) = [text for text in result.output.splitlines() if text.strip()]
+    assert "could not be loaded by llama.cpp" in line and "Fix:" in line

@@ -73,11 +73,21 @@ def read_records(
         yield from _parquet(path)
     elif suffix == ".csv":
         yield from _csv(path, on_error, skipped)
-    elif suffix == ".json":
+    elif suffix == ".json" and _starts_an_array(path):
         yield from _json_array(path, on_error, skipped)
-    else:
+    else:  # .jsonl, anything else, and a .json file of one object per line (BFCL's files)
         with path.open("rb") as handle:
             yield from _jsonl(handle, str(path), on_error, skipped, max_line_bytes)
+
+
+def _starts_an_array(path: Path) -> bool:
+    """Whether a ``.json`` file holds one JSON array (else: one object per line)."""
+    with path.open("rb") as handle:
+        while chunk := handle.read(4096):
+            stripped = chunk.lstrip(b" \t\r\n\xef\xbb\xbf")
+            if stripped:
+                return stripped.startswith(b"[")
+    return True  # an empty file: the array reader says it holds no records
 
 
 def _problem(

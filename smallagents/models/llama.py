@@ -243,13 +243,25 @@ class LlamaModel(Model):
         self.confidence = confidence
         self._lock = threading.Lock()
         with native_load():
-            self._llm: llama_cpp.Llama = llama_cpp.Llama(
-                model_path=str(self.path),
-                n_ctx=n_ctx,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                verbose=False,
-            )
+            try:
+                self._llm: llama_cpp.Llama = llama_cpp.Llama(
+                    model_path=str(self.path),
+                    n_ctx=n_ctx,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    verbose=False,
+                )
+            except ValueError:
+                # llama-cpp-python's only word for a file whose GGUF header is right but
+                # whose body is not (truncated, garbage, an unknown architecture).
+                raise ModelFileError(
+                    f"Model file {self.path} could not be loaded by llama.cpp: it is a GGUF "
+                    "file by its header, but truncated, damaged or of an architecture this "
+                    "llama.cpp lacks.",
+                    path=str(self.path),
+                    fix="copy or download it again and compare its size or checksum, or "
+                    "choose another model.",
+                ) from None
         template = self._llm.metadata.get("tokenizer.chat_template")
         use_template = bool(template) if chat_template is None else chat_template and bool(template)
         self._formatter: Any = None
