@@ -74,9 +74,7 @@ class TokenMask:
         return self._buffer
 
 
-def log_sum_exp(
-    values: np.ndarray[Any, Any], scratch: np.ndarray[Any, Any] | None = None
-) -> float:
+def log_sum_exp(values: np.ndarray[Any, Any], scratch: np.ndarray[Any, Any] | None = None) -> float:
     """``log(sum(exp(values)))``, stable; ``scratch`` (same shape) avoids an allocation."""
     if len(values) == 0:
         return float("-inf")
