@@ -198,9 +198,11 @@ def scripted_models(
 
         return answer
 
+    smol = ScriptedModel([answer_on(0)], name="smol", repeat_last=True)
     return {
-        "default": ScriptedModel([answer_on(0)], name="smol", repeat_last=True),
+        "default": smol,
         "gemma-270m": ScriptedModel([answer_on(1)], name="gemma", repeat_last=True, chat=False),
+        "qwen-1.5b": smol,  # the Generator's default model: its drafts are scripted too
     }
 
 
@@ -708,10 +710,11 @@ def test_a_real_job_on_the_default_roster(
             continue
         # The default reviewer answers the instruction itself, then compares.
         assert record["models"]["gra_solver_1"] == "qwen-1.5b"
-        assert record["models"]["gra_checker_1"] == "qwen-1.5b"
         (only_review,) = record["reviews"]
         assert 0 <= only_review["p_accept"] <= 1
         assert only_review["accept"] is (only_review["p_accept"] >= 0.5)
+        # A short answer of its own is compared as text; a longer one by the checker.
+        assert (only_review["compared"] == "model") is ("gra_checker_1" in record["models"])
     assert report["units"] == {"total": 2, "done": 2}
     assert report["records"]["accepted"] + report["records"]["rejected"] == 2
     assert report["rates"]["schema_validity"] > 0.5
@@ -1025,8 +1028,9 @@ def test_a_real_curation_job(
     assert "gra_solver_1" not in records["g020-bad"]["models"]
     judged = records["g003-good"]
     (only_review,) = judged["reviews"]  # the default: one reviewer that answers, then compares
-    assert judged["models"]["gra_checker_1"] == "qwen-1.5b"
+    assert judged["models"]["gra_solver_1"] == "qwen-1.5b"
     assert "canberra" in only_review["feedback"].lower()  # its own answer to the question
+    assert only_review["compared"] == "text" and only_review["accept"] is True
     assert judged["instruction"] == "What is the capital of Australia?"
 
 
