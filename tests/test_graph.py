@@ -548,7 +548,7 @@ runner = CliRunner()
 def test_cli_lists_graphs() -> None:
     result = runner.invoke(cli_app, ["graphs"])
     assert result.exit_code == 0, result.output
-    assert "gra" in result.stdout and "review_2" in result.stdout
+    assert "gra" in result.stdout and "review_1" in result.stdout and "tally" in result.stdout
 
 
 def test_cli_shows_a_graph_as_mermaid(tmp_path: Path) -> None:
