@@ -22,7 +22,7 @@ from smallagents.errors import UsageError
 from smallagents.evaluation.metrics import BUILTIN
 from smallagents.evaluation.pipeline import EXPECTED_FIELD, SPLIT_FIELD, EvalSpec
 from smallagents.evaluation.report import build_eval_report, read_eval_blocks, summary_rows
-from smallagents.jobs.state import replaced_whole
+from smallagents.jobs.state import write_text_whole
 
 
 def read_labeled(
@@ -85,8 +85,9 @@ def _write_if_changed(path: Path, records: list[dict[str, Any]]) -> None:
     text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return
-    with replaced_whole(path) as partial:
-        partial.write_text(text, encoding="utf-8")
+    write_text_whole(
+        path, text, what="the evaluation's input copy", fix="free disk space and rerun."
+    )
 
 
 def _rejects_of(output: Path) -> Path:
@@ -202,15 +203,12 @@ def eval_command(
     result["input"] = str(input)
     result["large_model"] = large
     if report is not None:
-        text = json.dumps(result, indent=2, sort_keys=True, default=str) + "\n"
-        try:
-            with replaced_whole(report) as partial:
-                partial.write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise UsageError(
-                f"Cannot write the report {report}: {error.strerror}.",
-                fix="choose another --report path and rerun: the answers are kept.",
-            ) from None
+        write_text_whole(
+            report,
+            json.dumps(result, indent=2, sort_keys=True, default=str) + "\n",
+            what="the report",
+            fix="choose another --report path and rerun: the answers are kept.",
+        )
     if not quiet:
         table = Table(title=f"eval {name} on {input.name} ({spec.metric})")
         table.add_column("figure")

@@ -33,7 +33,7 @@ from smallagents.jobs.runner import (
     run_job,
     unreachable_error,
 )
-from smallagents.jobs.state import replaced_whole
+from smallagents.jobs.state import write_text_whole
 from smallagents.mcp import close_job_servers, server_configs, use_servers
 from smallagents.run import RoleSettings
 from smallagents.tools import TOOL_NAME
@@ -338,15 +338,13 @@ run_command.__signature__ = inspect.signature(run_command, eval_str=True).replac
 
 def _write_report(path: Path, text: str) -> None:
     """Write the report whole or not at all (the job itself is already committed)."""
-    try:
-        with replaced_whole(path) as partial:
-            partial.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise UsageError(
-            f"Cannot write the report {path}: {error.strerror}.",
-            fix="free disk space or choose another --report path, and rerun the same "
-            "command: the finished job only writes its report again.",
-        ) from None
+    write_text_whole(
+        path,
+        text,
+        what="the report",
+        fix="free disk space or choose another --report path, and rerun the same "
+        "command: the finished job only writes its report again.",
+    )
 
 
 def _choose_executor(

@@ -36,7 +36,7 @@ from typing import Any
 from smallagents.errors import UsageError
 from smallagents.jobs.report import build_report
 from smallagents.jobs.runner import JobOptions
-from smallagents.jobs.state import replaced_whole
+from smallagents.jobs.state import write_text_whole
 
 MAX_ROWS = 2000
 """Records of each kind (accepted, rejected) the table holds by default."""
@@ -712,12 +712,7 @@ def write_html_report(
     files = JobFiles.of(output, rejects=rejects, state=state)
     target = target or output.with_name(output.name + ".report.html")
     page = render(collect(files, max_rows=max_rows))
-    try:
-        with replaced_whole(target) as partial:
-            partial.write_text(page, encoding="utf-8")
-    except OSError as error:
-        raise UsageError(
-            f"Cannot write the HTML report {target}: {error.strerror}.",
-            fix="free disk space or choose another path.",
-        ) from None
+    write_text_whole(
+        target, page, what="the HTML report", fix="free disk space or choose another path."
+    )
     return target

@@ -32,7 +32,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from smallagents.errors import StateError, redact
+from smallagents.errors import StateError, UsageError, redact
 
 SCHEMA_VERSION = "1"
 _COPY_CHUNK = 1 << 20
@@ -333,6 +333,20 @@ def replaced_whole(target: Path) -> Iterator[Path]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def write_text_whole(target: Path, text: str, *, what: str, fix: str) -> None:
+    """Write ``text`` to ``target`` whole or not at all (:func:`replaced_whole`).
+
+    Raises:
+        UsageError: the write failed (disk full, no permission): one line naming
+            ``what`` was written, with ``fix``.
+    """
+    try:
+        with replaced_whole(target) as partial:
+            partial.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"Cannot write {what} {target}: {error.strerror}.", fix=fix) from None
 
 
 def rewrite_path(rejects: Path) -> Path:
