@@ -27,6 +27,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from smallagents.structured.schema import resolve_pointer
+
 PathPart = str | int
 Span = tuple[int, int]
 
@@ -171,7 +173,7 @@ def _expand(root: Mapping[str, Any], node: Any, depth: int) -> list[Mapping[str,
     nodes = [node]
     ref = node.get("$ref")
     if isinstance(ref, str) and ref.startswith("#"):
-        nodes += _expand(root, _pointer(root, ref), depth + 1)
+        nodes += _expand(root, resolve_pointer(root, ref), depth + 1)
     for key in ("anyOf", "oneOf", "allOf"):
         for branch in node.get(key) or ():
             nodes += _expand(root, branch, depth + 1)
@@ -185,18 +187,3 @@ def _children(root: Mapping[str, Any], node: Mapping[str, Any], part: PathPart) 
     else:
         child = (node.get("properties") or {}).get(part, node.get("additionalProperties"))
     return _expand(root, child, 0)
-
-
-def _pointer(root: Any, ref: str) -> Any:
-    node = root
-    for raw in ref.removeprefix("#").split("/"):
-        if not raw:
-            continue
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node

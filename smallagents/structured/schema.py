@@ -272,7 +272,7 @@ def _ref_cycle(schema: dict[str, Any]) -> str | None:
     for start in _local_refs(schema):
         chain = [start]
         while True:
-            target = _pointer(schema, chain[-1])
+            target = resolve_pointer(schema, chain[-1])
             following = target.get("$ref") if isinstance(target, dict) else None
             if not isinstance(following, str) or not following.startswith("#"):
                 break
@@ -295,13 +295,14 @@ def _local_refs(node: Any) -> list[str]:
     return found
 
 
-def _pointer(root: Any, ref: str) -> Any:
+def resolve_pointer(root: Any, ref: str) -> Any:
+    """The node a local ``$ref`` (``#/$defs/x``, JSON Pointer escapes) names, or ``None``."""
     node = root
     for part in ref.removeprefix("#").split("/"):
         if not part:
             continue
         part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
+        if isinstance(node, Mapping) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
