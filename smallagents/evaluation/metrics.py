@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smallagents.errors import UsageError
+from smallagents.voting import canonical_key
 
 # Fields every pipeline adds to its output records; never part of "the answer".
 PROVENANCE_FIELDS = frozenset(
@@ -94,13 +95,9 @@ def exact(fields: Sequence[str] = ()) -> Metric:
     return metric
 
 
-def numeric(tolerance: float, fields: Sequence[str] = ()) -> Metric:
-    """Numbers within ``tolerance`` (absolute, or relative when it ends the name with %)."""
-
-    def close(a: Any, b: Any) -> bool:
-        if isinstance(a, bool) or not isinstance(a, int | float) or not isinstance(b, int | float):
-            return _same(a, b)
-        return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=tolerance)
+def _field_by_field(fields: Sequence[str], same: Callable[[Any, Any], bool]) -> Metric:
+    """A metric comparing each expected field with ``same``; a plain expected value is
+    compared with the answer's only field."""
 
     def metric(answer: Mapping[str, Any] | None, expected: Any) -> Score:
         wanted = expected if isinstance(expected, Mapping) else {"value": expected}
@@ -110,10 +107,21 @@ def numeric(tolerance: float, fields: Sequence[str] = ()) -> Metric:
         got = answer_fields(answer)
         if not isinstance(expected, Mapping) and len(got) == 1:
             got = {"value": next(iter(got.values()))}
-        per_field = {name: name in got and close(got[name], wanted.get(name)) for name in names}
+        per_field = {name: name in got and same(got[name], wanted.get(name)) for name in names}
         return Score(all(per_field.values()), per_field)
 
     return metric
+
+
+def numeric(tolerance: float, fields: Sequence[str] = ()) -> Metric:
+    """Numbers within an absolute ``tolerance``; other values must be the same."""
+
+    def close(a: Any, b: Any) -> bool:
+        if isinstance(a, bool) or not isinstance(a, int | float) or not isinstance(b, int | float):
+            return _same(a, b)
+        return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=tolerance)
+
+    return _field_by_field(fields, close)
 
 
 def set_match(fields: Sequence[str] = ()) -> Metric:
@@ -122,25 +130,13 @@ def set_match(fields: Sequence[str] = ()) -> Metric:
     def as_set(value: Any) -> frozenset[str] | None:
         if not isinstance(value, list | tuple):
             return None
-        from smallagents.voting import canonical_key
-
         return frozenset(canonical_key(item) for item in value)
 
-    def metric(answer: Mapping[str, Any] | None, expected: Any) -> Score:
-        wanted = expected if isinstance(expected, Mapping) else {"value": expected}
-        names = list(fields) or list(wanted)
-        if answer is None:
-            return Score(False, {name: False for name in names}, detail="no answer")
-        got = answer_fields(answer)
-        if not isinstance(expected, Mapping) and len(got) == 1:
-            got = {"value": next(iter(got.values()))}
-        per_field = {}
-        for name in names:
-            a, b = as_set(got.get(name)), as_set(wanted.get(name))
-            per_field[name] = a is not None and a == b
-        return Score(all(per_field.values()), per_field)
+    def same_set(a: Any, b: Any) -> bool:
+        mine = as_set(a)
+        return mine is not None and mine == as_set(b)
 
-    return metric
+    return _field_by_field(fields, same_set)
 
 
 # --- function calls, BFCL's rule --------------------------------------------------------
