@@ -13,12 +13,11 @@ crash, runs on workers or Ray, and its report is computed from its files.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from smallagents.errors import UsageError
-from smallagents.evaluation.metrics import Metric, Score, metric_from_name
+from smallagents.evaluation.metrics import Metric, metric_from_name
 from smallagents.jobs.pipelines import Pipeline, UnitResult
 from smallagents.run import RoleRecord, Run
 
@@ -154,15 +153,4 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def check_labeled(records: Sequence[Mapping[str, Any]], spec: EvalSpec) -> None:
-    """Refuse a labeled set without expected answers before any work."""
-    for index, record in enumerate(records, start=1):
-        if spec.expected_field not in record:
-            raise UsageError(
-                f"Labeled record {index} has no {spec.expected_field!r} field.",
-                fix=f"give every record its expected answer in {spec.expected_field!r} "
-                "(or name the field with --expected-field).",
-            )
-
-
-__all__ = ["EvalPipeline", "EvalSpec", "Score", "check_labeled", "role_signals"]
+__all__ = ["EvalPipeline", "EvalSpec", "role_signals"]
