@@ -1,0 +1,41 @@
+"""Graphs: LangGraph ``StateGraph``\\s whose nodes run roles, built in a few lines."""
+
+from smallagents.graph._builder import (
+    DEFAULT_RECURSION_LIMIT,
+    DEFAULT_RETRY,
+    END,
+    START,
+    CompiledGraph,
+    CustomEvent,
+    Escalation,
+    Graph,
+    GraphContext,
+    GraphEvent,
+    GraphFinished,
+    NodeFinished,
+    RetryPolicy,
+    RoleFinished,
+    Send,
+    current_run,
+    is_transient,
+)
+
+__all__ = [
+    "DEFAULT_RECURSION_LIMIT",
+    "DEFAULT_RETRY",
+    "END",
+    "START",
+    "CompiledGraph",
+    "CustomEvent",
+    "Escalation",
+    "Graph",
+    "GraphContext",
+    "GraphEvent",
+    "GraphFinished",
+    "NodeFinished",
+    "RetryPolicy",
+    "RoleFinished",
+    "Send",
+    "current_run",
+    "is_transient",
+]
