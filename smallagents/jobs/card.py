@@ -21,12 +21,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smallagents import __version__
+from smallagents._version import __version__
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from smallagents.jobs.export import FinishedRun, Table
+    from smallagents.jobs._dataset import FinishedRun, Table
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./*-]*")
 _YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n"}

@@ -32,17 +32,16 @@ import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from smallagents.errors import ExportError, UsageError
+from smallagents.jobs._dataset import FinishedRun, Table
 from smallagents.jobs.arrow_schema import encode_json_columns, unified_schema
+from smallagents.jobs.card import dataset_card
 from smallagents.jobs.provenance import NOTE_KEY
 from smallagents.jobs.report import build_report
 from smallagents.jobs.runner import JobOptions
 from smallagents.jobs.state import JobState, replaced_whole
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 DEFAULT_SHARD_RECORDS = 100_000
 """Records per shard: about 100 MB of typical generated records, well under the
@@ -50,34 +49,6 @@ Hub's advice of shards below 500 MB."""
 
 SPLITS = {"default": "data", "rejects": "rejects"}
 """Config name -> folder in the export. Each config has one split, ``train``."""
-
-
-@dataclass(frozen=True)
-class FinishedRun:
-    """What a job left behind, read up to its committed lengths."""
-
-    output: Path
-    records: list[dict[str, Any]]
-    rejects: list[dict[str, Any]]
-    description: dict[str, Any]
-    """The state's configuration description (pipeline, input, seed, settings)."""
-    note: dict[str, Any]
-    """The run's own note (see smallagents.jobs.provenance); empty for older states."""
-    report: dict[str, Any]
-    """The job report, rebuilt from the per-unit stats in the state."""
-
-
-@dataclass(frozen=True)
-class Table:
-    """One config's records as an Arrow table schema plus its shards."""
-
-    config: str
-    schema: pa.Schema
-    json_columns: tuple[str, ...]
-    shards: tuple[Path, ...]
-    rows: int
-    nbytes: int
-    """The records' size in Arrow memory: what the Hub's ``num_bytes`` counts."""
 
 
 @dataclass(frozen=True)
@@ -254,8 +225,6 @@ def export_dataset(
             a run with no accepted record.
         UsageError: pyarrow is not installed, or ``shard_records`` < 1.
     """
-    from smallagents.jobs.card import dataset_card
-
     if shard_records < 1:
         raise UsageError(
             f"--shard-records {shard_records} is below 1.", fix="pass a positive number."

@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from smallagents import __version__
+from smallagents._version import __version__
 from smallagents.role import Role
 
 NOTE_KEY = "run"
