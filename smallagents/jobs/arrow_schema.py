@@ -1,7 +1,7 @@
 """One Arrow schema for a stream of JSON records, for every Parquet file a job writes.
 
-Both the job's ``.parquet`` output (:func:`smallagents.jobs.runner.write_parquet`)
-and ``smallagents export`` (:mod:`smallagents.jobs.export`) use it, so the two
+Both the job's ``.parquet`` output (`smallagents.jobs.runner.write_parquet`)
+and ``smallagents export`` (`smallagents.jobs.export`) use it, so the two
 agree on every column's type.
 
 A column's type is the one ``pyarrow.array`` would infer over all of its values,

@@ -16,7 +16,7 @@ still writing or stopped mid-unit; a shorter one was changed by hand), and every
 planned unit must be done unless ``allow_partial``.
 
 One Arrow schema for every shard: each column's type is inferred over all the
-records before any shard is written (:mod:`smallagents.jobs.arrow_schema`, as for
+records before any shard is written (`smallagents.jobs.arrow_schema`, as for
 a job's ``.parquet`` output), so a field that is null in the first shard and an
 object in the last gets the object's type everywhere. A column whose values have
 no common Arrow type (a number here, text there) or that holds an empty object
