@@ -36,7 +36,7 @@ import pytest
 
 from smallagents.errors import SchemaError
 from smallagents.models.embedded import embedded_path
-from smallagents.structured.grammar import tokenizer_for
+from smallagents.models.vocab import tokenizer_for
 from smallagents.structured.schema import close_objects, compile_schema
 
 SCHEMAS = int(os.environ.get("SMALLAGENTS_FUZZ_SCHEMAS", "150"))

@@ -26,7 +26,7 @@ from smallagents import (
     tool,
 )
 from smallagents.models.embedded import embedded_path
-from smallagents.structured.grammar import tokenizer_for
+from smallagents.models.vocab import tokenizer_for
 from smallagents.structured.schema import RedFlag
 from smallagents.tools import parse_docstring, truncate
 

@@ -31,8 +31,9 @@ from smallagents.errors import ContextOverflowError, ModelFileError
 from smallagents.models.base import Completion, FinishReason, Model, Prompt
 from smallagents.models.native import NATIVE_LOCK, native_load
 from smallagents.models.prefix_cache import PrefixCache
+from smallagents.models.vocab import tokenizer_for
 from smallagents.structured.confidence import token_char_spans
-from smallagents.structured.grammar import GrammarEngine, log_sum_exp, tokenizer_for
+from smallagents.structured.grammar import GrammarEngine, log_sum_exp
 from smallagents.structured.schema import CompiledSchema
 
 if TYPE_CHECKING:
@@ -265,7 +266,7 @@ class LlamaModel(Model):
         template = self._llm.metadata.get("tokenizer.chat_template")
         use_template = bool(template) if chat_template is None else chat_template and bool(template)
         self._formatter: Any = None
-        if use_template:
+        if use_template and template:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
             vocab = self._llm._model

@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from tenacity import RetryCallState, wait_random_exponential
+from tenacity.stop import stop_base
 
 from smallagents.errors import CircuitOpenError, EndpointError
 
@@ -117,7 +118,7 @@ class RetryWait:
         return float(self._backoff(state))
 
 
-class StopAtDeadline:
+class StopAtDeadline(stop_base):
     """tenacity ``stop=``: stop when the next wait would not leave time for another try."""
 
     def __init__(self, deadline: Deadline) -> None:

@@ -321,7 +321,8 @@ def one_line(message: str) -> str:
 def _check_grammar(schema: dict[str, Any], options: dict[str, Any]) -> tuple[bool, list[str]]:
     import llguidance
 
-    grammar = llguidance.LLMatcher.grammar_from_json_schema(schema, defaults=options)
+    # The options are JsonCompileOptions keys (built in this module); the stub wants the TypedDict.
+    grammar = llguidance.LLMatcher.grammar_from_json_schema(schema, defaults=options)  # type: ignore[arg-type]
     is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar)
     return bool(is_error), list(messages)
 
