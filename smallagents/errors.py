@@ -48,6 +48,40 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+__all__ = [
+    # the tree drawn above, in its order
+    "SmallAgentsError",
+    "UsageError",
+    "ModelSpecError",
+    "ModelFileError",
+    "SchemaError",
+    "RoleDefinitionError",
+    "RoleInputError",
+    "ContentError",
+    "GraphDefinitionError",
+    "GraphInputError",
+    "ToolDefinitionError",
+    "ToolArgumentError",
+    "ExportError",
+    "ConfigError",
+    "InputError",
+    "StateError",
+    "ModelUnavailableError",
+    "DownloadError",
+    "EndpointError",
+    "CircuitOpenError",
+    "GenerationError",
+    "ContextOverflowError",
+    "StructuredOutputError",
+    "RoleUnresolvedError",
+    "RecursionLimitError",
+    "ToolServerError",
+    # helpers every layer uses to keep secrets out of messages and files
+    "redact",
+    "redact_log_records",
+    "register_secret",
+]
+
 # Secrets never written anywhere: keys an endpoint client was given, and the values
 # of environment variables whose names say they hold one (not their paths or modes).
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
@@ -63,6 +97,7 @@ _AUTHORIZATION = re.compile(
     r"(?i)\b(bearer|basic)(\s+)(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}"
 )
 REDACTED = "***"
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 
 def register_secret(value: str | None) -> None:
@@ -145,8 +180,9 @@ def redact_log_records() -> None:
 class SmallAgentsError(Exception):
     """Base class of every smallagents error.
 
-    Its message and fix are :func:`redact`-ed: no key or password reaches a terminal,
-    a log or a reject through an error.
+    Its message and fix are `redact`-ed: no key or password reaches a terminal, a log
+    or a reject through an error; and they are one line (a message built from a
+    library's multi-line text is joined), so a terminal, a reject and a log show all of it.
     """
 
     code: str = "smallagents_error"
@@ -154,8 +190,8 @@ class SmallAgentsError(Exception):
     escalatable: bool = False
 
     def __init__(self, message: str, *, fix: str | None = None) -> None:
-        message = redact(message)
-        fix = redact(fix) if fix else fix
+        message = _LINE_BREAKS.sub(" ", redact(message)).strip()
+        fix = _LINE_BREAKS.sub(" ", redact(fix)).strip() if fix else fix
         self.message = message
         self.fix = fix
         super().__init__(f"{message} Fix: {fix}" if fix else message)
