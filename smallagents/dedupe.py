@@ -8,7 +8,7 @@ signatures agree in a share of their slots that estimates the Jaccard similarity
 of the two shingle sets (standard error about ``sqrt(J(1-J)/permutations)``, 0.04
 at J = 0.7 with 128 permutations).
 
-:class:`NearDuplicateIndex` finds candidates by locality-sensitive hashing (the
+`NearDuplicateIndex` finds candidates by locality-sensitive hashing (the
 signature cut into ``bands`` bands; texts that share one band are candidates) and
 confirms them by their estimated similarity. Every hash is a keyed BLAKE2b digest,
 never Python's ``hash()`` (salted per process): the same texts give the same
@@ -23,6 +23,17 @@ on one template ("What is the capital of France/Spain? ...") 0.2 to 0.35.
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "DEFAULT_SHINGLE_SIZE",
+    "DEFAULT_THRESHOLD",
+    "Duplicate",
+    "MinHash",
+    "NearDuplicateIndex",
+    "jaccard",
+    "normalize",
+    "shingles",
+]
 
 import hashlib
 import re
@@ -196,7 +207,7 @@ class NearDuplicateIndex:
         self._remember(key, normalize(text), self.minhash.signature(text))
 
     def check(self, key: str, text: str) -> Duplicate | None:
-        """Like :meth:`find`; a text that duplicates nothing is then added under ``key``."""
+        """Like ``find``; a text that duplicates nothing is then added under ``key``."""
         found, normalized, signature = self._lookup(text)
         if found is None:
             self._remember(key, normalized, signature)

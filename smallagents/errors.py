@@ -100,7 +100,7 @@ _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 
 def register_secret(value: str | None) -> None:
-    """Never write ``value`` (an API key, a token) anywhere: :func:`redact` removes it."""
+    """Never write ``value`` (an API key, a token) anywhere: ``redact`` removes it."""
     if value and len(value) >= _SHORTEST_SECRET:
         _registered_secrets.add(value)
 
@@ -127,7 +127,7 @@ _pattern_cache: dict[str, Any] = {"key": None, "pattern": None}
 
 def _secrets_pattern() -> re.Pattern[str] | None:
     """One pattern for every secret known now, rebuilt only when the environment or the
-    registered keys change (a job calls :func:`redact` for every line it writes)."""
+    registered keys change (a job calls ``redact`` for every line it writes)."""
     # os.environ's raw mapping compares in C; decoding every variable on each call
     # would cost more than the rest of the job's bookkeeping for a line.
     environment = getattr(os.environ, "_data", None)
@@ -154,7 +154,7 @@ def _secrets_pattern() -> re.Pattern[str] | None:
 
 
 def redact_log_records() -> None:
-    """Make every log record of this process :func:`redact` its message (HTTP clients log
+    """Make every log record of this process ``redact`` its message (HTTP clients log
     URLs, which may carry ``user:password@``). The ``smallagents`` command calls it; a
     program that embeds smallagents may call it too. Calling it again does nothing."""
     previous = logging.getLogRecordFactory()
@@ -345,7 +345,7 @@ class RecursionLimitError(SmallAgentsError):
 
 
 class ToolServerError(SmallAgentsError):
-    """An MCP server (see :mod:`smallagents.mcp`) that failed to start or stopped answering."""
+    """An MCP server (see ``smallagents.mcp``) that failed to start or stopped answering."""
 
     code = "tool_server"
     exit_code = 3
@@ -475,7 +475,7 @@ class StructuredOutputError(GenerationError):
 class RoleUnresolvedError(GenerationError):
     """A role call that neither the small models nor a fallback could settle.
 
-    ``record`` is the full :class:`~smallagents.run.RoleRecord`, with the vote
+    ``record`` is the full ``smallagents.run.RoleRecord``, with the vote
     leader (if any) as its ``value``.
     """
 

@@ -1,9 +1,9 @@
 """A run: the models it uses, its escalation budget, and the ledger of every role call.
 
-A :class:`Run` is passed explicitly (``role.run(..., run=run)``, or by the graph
+A ``Run`` is passed explicitly (``role.run(..., run=run)``, or by the graph
 runtime) rather than kept in a global, so two jobs in one process never share a
-budget or a ledger. Each :class:`RoleRecord` says what one role call produced and
-what it cost; :meth:`Run.summary` adds them up per role and for the run.
+budget or a ledger. Each ``RoleRecord`` says what one role call produced and
+what it cost; ``Run.summary`` adds them up per role and for the run.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class RoleRecord:
             (an endpoint refused, timed out or has its circuit open): a retry later
             may settle it (``smallagents run --retry-failed``).
         confidence: per-field confidence of the accepted answer (the decoder's
-            token probabilities, see :attr:`smallagents.models.base.Generation.confidence`),
+            token probabilities, see ``smallagents.models.base.Generation.confidence``),
             from the small model's generation of it; empty where unknown.
     """
 
@@ -155,7 +155,7 @@ class Run:
             keeps its figures in the job state instead, so memory stays flat).
         tool_approval: decides whether a call of a tool marked
             ``requires_confirmation`` may run (default: none may); graphs that run
-            tools pass it to :func:`~smallagents.tools.run_calls`.
+            tools pass it to ``smallagents.tools.run_calls``.
         """
         self.pool = pool
         self.budget = budget or EscalationBudget()
@@ -169,7 +169,7 @@ class Run:
         self.records: list[RoleRecord] = []
         self.counters: dict[str, int] = {}
         """Named event counts (e.g. ``tool_calls.needs_confirmation``, see
-        :func:`~smallagents.tools.run_calls`); a job sums them over its units."""
+        ``smallagents.tools.run_calls``); a job sums them over its units."""
         self._parent: Run | None = None
         self._escalations = 0
         self._calls = 0

@@ -1,9 +1,9 @@
 """Evaluation: how often a role or pipeline is right, on labeled records.
 
 ``smallagents eval NAME --input labeled.jsonl`` on the command line;
-:func:`evaluate` from Python. Both run a job (resumable, on workers or Ray) and
+``evaluate`` from Python. Both run a job (resumable, on workers or Ray) and
 return a report: accuracy with a 95% Wilson interval, per-field accuracy, schema
-validity, escalations, per-role figures (``p`` for :func:`smallagents.voting.k_min`),
+validity, escalations, per-role figures (``p`` for ``smallagents.voting.k_min``),
 judge AUROC, and cost-quality curves of the confidence signals.
 """
 
@@ -45,9 +45,9 @@ def evaluate(
     ``options`` are the job's (``model=["ROLE=SPEC"]``, ``votes``, ``fallback``,
     ``workers``, ``config``, ``roles``, ``graphs``, ``fresh``, ...), as for the CLI.
     """
-    from smallagents.evaluation.command import eval_command
+    from smallagents.evaluation.job import run_evaluation
 
-    return eval_command(
+    return run_evaluation(
         name,
         input=Path(input),
         metric=metric,

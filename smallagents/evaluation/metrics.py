@@ -9,7 +9,7 @@ record's expected value, as the user wrote it.
 Built in (``metric_from_name``): ``exact`` (chosen fields, or the whole answer),
 ``numeric`` (a tolerance), ``set`` (order-free lists), ``call`` (function calls in
 BFCL's style) and ``judge`` (accept/reject agreement, with any numeric score kept
-for AUROC). A user metric is ``module:function`` returning a :class:`Score`, a
+for AUROC). A user metric is ``module:function`` returning a ``Score``, a
 bool or a number in [0, 1].
 """
 

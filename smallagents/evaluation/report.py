@@ -1,6 +1,6 @@
 """The evaluation report, computed from an evaluation job's output and rejects files.
 
-Every unit's record carries its ``eval`` block (see :mod:`.pipeline`); the report
+Every unit's record carries its ``eval`` block (see ``.pipeline``); the report
 adds them up: accuracy with a Wilson interval (overall and per split), per-field
 accuracy, schema validity, samples and red flags, escalations and their reasons,
 per-role figures, AUROC of the judge's score against the labels, and for each
@@ -224,7 +224,7 @@ def build_eval_report(
     """The report of one evaluation.
 
     Args:
-        units: unit id -> ``{"record", "eval"}`` (see :func:`read_eval_blocks`).
+        units: unit id -> ``{"record", "eval"}`` (see ``read_eval_blocks``).
         spec: the evaluation's settings (metric, fields), recorded in the report.
         large: the same units answered by the large model, for routing curves.
         target: the accuracy a routing threshold must reach (default: the large

@@ -1,4 +1,4 @@
-"""Models: load any spec, get a :class:`Model` whose ``generate`` returns a :class:`Generation`."""
+"""Models: load any spec, get a ``Model`` whose ``generate`` returns a ``Generation``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from smallagents.models.spec import ModelSpec, parse_spec
 
 
 def load_model(spec: str | None = None, *, pool: ModelPool | None = None, **options: Any) -> Model:
-    """Load the model named by ``spec`` (see :mod:`smallagents.models.spec`).
+    """Load the model named by ``spec`` (see ``smallagents.models.spec``).
 
     Repeated calls in one thread with the same spec and options return the same
     instance. Options go to the backend: ``n_ctx``, ``n_threads``, ``chat_template``

@@ -1,6 +1,6 @@
-"""The model contract: ``Model.generate`` returns a :class:`Generation`.
+"""The model contract: ``Model.generate`` returns a ``Generation``.
 
-Backends implement one method, :meth:`Model._complete`, which makes a single
+Backends implement one method, ``Model._complete``, which makes a single
 call. Everything a backend should not have to know lives here: schema
 compilation, validation, and resampling red-flagged outputs with a fresh seed.
 A red-flagged output (invalid, truncated, off-schema) is discarded, never
@@ -44,7 +44,7 @@ class Completion:
     temperature 1, restricted by the grammar mask when there is one (empty: the
     backend does not report them)."""
     token_spans: tuple[tuple[int, int], ...] = ()
-    """The ``[start, end)`` characters of :attr:`text` each generated token wrote."""
+    """The ``[start, end)`` characters of ``text`` each generated token wrote."""
     prompt_tokens_reused: int = 0
     """Prompt tokens not evaluated because their state was already there (the
     context, or a prefix cache); ``prompt_tokens`` counts them too."""
@@ -52,7 +52,7 @@ class Completion:
 
 @dataclass(frozen=True)
 class Generation:
-    """The outcome of :meth:`Model.generate`.
+    """The outcome of ``Model.generate``.
 
     Token counts and seconds add up every attempt, red-flagged ones included,
     so that accounting reflects what the answer really cost. ``token_logprobs``
@@ -70,17 +70,17 @@ class Generation:
     red_flags: tuple[str, ...] = field(default=())
     seed: int | None = None
     token_logprobs: tuple[float, ...] = ()
-    """Log-probability of each token of :attr:`text` under the model's own
+    """Log-probability of each token of ``text`` under the model's own
     distribution at temperature 1, restricted by the grammar mask under a schema
     (whatever temperature sampled it). Empty where the backend gives none."""
     confidence: dict[str, float] = field(default_factory=dict)
     prompt_tokens_reused: int = 0
-    """Of :attr:`prompt_tokens`, those whose state was reused instead of evaluated."""
+    """Of ``prompt_tokens``, those whose state was reused instead of evaluated."""
     """Per-field confidence of a schema answer, by dotted path of each leaf value
     (``"verdict"``, ``"calls.0.arguments.city"``; ``""`` for a top-level scalar):
     the probability of the whole value for a number, boolean, null or a string the
     schema enumerates; the mean token probability for a free string. See
-    :mod:`smallagents.structured.confidence`."""
+    ``smallagents.structured.confidence``."""
 
 
 RESAMPLE_TEMPERATURE = 0.7
@@ -135,7 +135,7 @@ class Model(ABC):
             temperature: 0 decodes greedily.
             seed: sampling seed of the first attempt; attempt ``i`` uses ``seed + i``.
                 ``None`` draws one. A greedy call (``temperature=0``) that was
-                red-flagged resamples at :data:`RESAMPLE_TEMPERATURE`, since greedy
+                red-flagged resamples at ``RESAMPLE_TEMPERATURE``, since greedy
                 decoding would only repeat the rejected answer.
             stop: strings that end the answer (ignored with a schema, where the
                 grammar decides the end).

@@ -9,7 +9,7 @@ Three measured facts shape this module (see FACTS.md and ``benchmarks/decode.py`
   waiting is no cure (32 tok/s alone);
 * back-to-back calls with the same prompt reuse its prefill, so the votes on one
   prompt pay for the prompt once; prompts are evaluated in fixed segments so that
-  reuse never changes an answer (see :func:`prefill_segments`);
+  reuse never changes an answer (see ``prefill_segments``);
 * a base model has no chat template, and wrapping its prompt in a foreign one
   ruins few-shot accuracy, so messages for it are joined as plain text.
 """
@@ -45,7 +45,7 @@ DEFAULT_THREADS = 1
 
 
 def check_gguf(path: Path) -> None:
-    """Raise a one-line :class:`ModelFileError` unless ``path`` is a readable GGUF file."""
+    """Raise a one-line ``ModelFileError`` unless ``path`` is a readable GGUF file."""
     if not path.exists():
         raise ModelFileError(
             f"Model file {path} does not exist.",
@@ -113,9 +113,9 @@ def _prefill(
     The context still holds the last prompt (``previous``): votes on one prompt pay
     its prefill once, and a prompt that shares a long prefix with the last one
     reuses its whole chunks. ``cache`` holds the prefixes of earlier prompts (see
-    :mod:`smallagents.models.prefix_cache`): when one of them reaches further, it
+    ``smallagents.models.prefix_cache``): when one of them reaches further, it
     is restored instead. Either way only whole segments of
-    :func:`prefill_segments` are reused, so the rest is evaluated exactly as a
+    ``prefill_segments`` are reused, so the rest is evaluated exactly as a
     fresh prefill would evaluate it. With a cache, the prompt's state at its last
     whole chunk is saved on the way, unless the cache already has it.
     """
@@ -229,11 +229,11 @@ class LlamaModel(Model):
             chat_template: use the GGUF's chat template for chat messages (``None``:
                 when the file has one). ``False`` sends every prompt as plain text.
             confidence: record each generated token's log-probability (for
-                :attr:`Generation.confidence`); ``False`` only to measure its cost.
+                ``Generation.confidence``); ``False`` only to measure its cost.
             prefix_cache_mb: memory for the KV states of earlier prompts' prefixes
-                (:mod:`smallagents.models.prefix_cache`), least recently used out
+                (``smallagents.models.prefix_cache``), least recently used out
                 first; 0 turns the cache off. Default ``SMALLAGENTS_PREFIX_CACHE_MB``,
-                else :data:`DEFAULT_PREFIX_CACHE_MB`.
+                else ``DEFAULT_PREFIX_CACHE_MB``.
         """
         import llama_cpp
 
@@ -296,7 +296,7 @@ class LlamaModel(Model):
         With a chat template, a plain string is one user turn. Without one, message
         contents are joined by blank lines: plain completion text, never a foreign
         template. Messages that carry ``tools`` (OpenAI function specs, as a Caller's
-        :class:`smallagents.caller.ToolPrompt` does) hand them to the template, which
+        ``smallagents.caller.ToolPrompt`` does) hand them to the template, which
         renders them the way the model was trained to read them (a template without
         tool support ignores them).
         """
@@ -313,7 +313,7 @@ class LlamaModel(Model):
     def tokenize(self, text: str) -> list[int]:
         """Token ids of ``text`` with every special-token string in it parsed as one.
 
-        Only for text that holds no data: a prompt goes through :meth:`prompt_tokens`.
+        Only for text that holds no data: a prompt goes through ``prompt_tokens``.
         """
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
 

@@ -73,7 +73,7 @@ def model_params_without_extra_buffers() -> Iterator[None]:
 
 @contextlib.contextmanager
 def native_load() -> Iterator[None]:
-    """Hold :data:`NATIVE_LOCK` and drop what llama.cpp logs while a model loads.
+    """Hold ``NATIVE_LOCK`` and drop what llama.cpp logs while a model loads.
 
     Even with ``verbose=False`` some notes reach ``sys.stderr`` through
     llama-cpp-python's log callback (a vocabulary-only load "overflowing" its

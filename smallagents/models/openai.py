@@ -14,12 +14,12 @@ Ollama and the rest          "json_schema": {"name", "schema", "strict": true}}`
 ==========================  =====================================================
 
 Whatever the server does with it, every answer is validated here; an answer that
-does not fit is a red flag and is resampled by :meth:`Model.generate`.
+does not fit is a red flag and is resampled by ``Model.generate``.
 
 The API key comes from the environment, never from a file: ``SMALLAGENTS_API_KEY``,
 else ``OPENAI_API_KEY``, or the variable named by ``api_key_env``.
 
-Failures (see :mod:`smallagents.models.resilience`): refused connections, timeouts,
+Failures (see ``smallagents.models.resilience``): refused connections, timeouts,
 dropped connections, 429 and 5xx are retried with jittered exponential backoff, or
 after the server's ``Retry-After``, all within one per-request ``deadline``; an
 endpoint that keeps failing trips a circuit breaker shared by every instance that
@@ -75,7 +75,7 @@ class OpenAIModel(Model):
     """A chat model served over HTTP by any OpenAI-compatible server."""
 
     sends_tools = True
-    """A prompt's ``tools`` (a Caller's :class:`~smallagents.caller.ToolPrompt`) go in the
+    """A prompt's ``tools`` (a Caller's ``smallagents.caller.ToolPrompt``) go in the
     request's ``tools``; their names must then fit the API's rule (the Caller aliases them)."""
 
     def __init__(

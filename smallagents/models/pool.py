@@ -58,7 +58,7 @@ class ModelPool:
             endpoints: settings for ``openai:`` models by base URL, ``default`` for
                 every endpoint (``timeout``, ``deadline``, ``retries``, ``backoff``,
                 ``breaker_threshold``, ``breaker_cooldown``); options given to
-                :meth:`load` win over them.
+                ``load`` win over them.
             shared: in-process models shared with other pools (a job with more
                 workers than cores); this pool then neither builds nor closes them.
         """
@@ -148,7 +148,7 @@ class SharedInstances:
     job may run many more workers than cores, each keeping a request in flight;
     in-process models must not multiply with them (each is a full copy of the
     weights and wants a core). Worker ``i`` uses instance ``i % limit`` of a spec;
-    a :class:`~smallagents.models.llama.LlamaModel` serializes its calls under its
+    a ``smallagents.models.llama.LlamaModel`` serializes its calls under its
     own lock, so workers that share one take turns on it.
     """
 

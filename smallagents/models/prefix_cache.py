@@ -16,7 +16,7 @@ but need the context sized for every prefix at once, and place the working
 sequence's cells elsewhere than a fresh prefill would. So entries are sequence
 states, in a least-recently-used store bounded in bytes.
 
-An entry is saved at a segment boundary of :func:`smallagents.models.llama.prefill_segments`
+An entry is saved at a segment boundary of ``smallagents.models.llama.prefill_segments``
 (a multiple of the chunk size), so that a call that restores it evaluates the rest
 of its prompt in exactly the segments a fresh prefill would: answers never depend
 on what the cache held.

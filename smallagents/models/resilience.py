@@ -1,17 +1,17 @@
 """Staying well-behaved against an endpoint that fails: deadlines, backoff, a breaker.
 
-Three pieces, each with one job, used by :class:`~smallagents.models.openai.OpenAIModel`:
+Three pieces, each with one job, used by ``smallagents.models.openai.OpenAIModel``:
 
-* :class:`Deadline`: one request's total time budget, across all of its tries and
+* ``Deadline``: one request's total time budget, across all of its tries and
   the waits between them. Each try gets at most what is left of it.
-* :class:`RetryWait`: how long to wait before the next try: what the server asked
+* ``RetryWait``: how long to wait before the next try: what the server asked
   for in ``Retry-After`` (plus a little jitter), else exponential backoff with full
   jitter (tenacity's ``wait_random_exponential``), so that many workers that failed
   together do not come back together.
-* :class:`CircuitBreaker`: one per endpoint, shared by every model instance that
+* ``CircuitBreaker``: one per endpoint, shared by every model instance that
   calls it in this process (a job's worker threads each have their own instance).
   After ``threshold`` failed tries in a row it *opens*: calls fail at once with
-  :class:`~smallagents.errors.CircuitOpenError`, without a request, for
+  ``smallagents.errors.CircuitOpenError``, without a request, for
   ``cooldown`` seconds. Then it is *half-open*: one probe goes through; if it
   succeeds the circuit closes, if it fails it opens for another cool-down.
 
@@ -203,7 +203,7 @@ class CircuitBreaker:
             return self._state
 
     def admit(self) -> None:
-        """Let one try through, or raise :class:`CircuitOpenError` at once."""
+        """Let one try through, or raise ``CircuitOpenError`` at once."""
         with self._lock:
             if self._state == "open":
                 waited = self._clock() - self._opened_at

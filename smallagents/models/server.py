@@ -3,7 +3,7 @@ loading models the way smallagents does.
 
 The same arguments as ``python -m llama_cpp.server``. The one difference: on a CPU
 where llama.cpp's extra weight buffers crash (AMX, see
-:func:`smallagents.models.native.use_extra_buffers`) they are turned off for
+``smallagents.models.native.use_extra_buffers``) they are turned off for
 every model the server loads.
 """
 

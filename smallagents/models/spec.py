@@ -45,7 +45,7 @@ class ModelSpec:
 
 
 def parse_spec(spec: str | None) -> ModelSpec:
-    """Parse a model spec, raising a one-line :class:`ModelSpecError` on a bad one."""
+    """Parse a model spec, raising a one-line ``ModelSpecError`` on a bad one."""
     text = "default" if spec is None else spec.strip()
     if not text:
         raise ModelSpecError("Empty model spec.", spec=text, fix=f"use {_KNOWN}.")

@@ -3,8 +3,8 @@
 A decoder records, for every token it chose, the log-probability of that token
 under the model's own distribution at temperature 1, restricted by the grammar
 mask where there is one. This module maps tokens to the characters they wrote
-(:func:`token_char_spans`), finds the character span of every leaf value of the
-JSON text (:func:`leaf_spans`), and combines the two (:func:`field_confidence`):
+(``token_char_spans``), finds the character span of every leaf value of the
+JSON text (``leaf_spans``), and combines the two (``field_confidence``):
 
 * a choice (a number, ``true``/``false``/``null``, an empty object or array, a
   string the schema lists in an ``enum`` or ``const`` at that place) gets the

@@ -94,7 +94,7 @@ class GrammarEngine:
         self._lock = threading.Lock()
 
     def acquire(self, schema: CompiledSchema) -> TokenMask:
-        """A mask in the grammar's start state for one call; give it back with :meth:`release`."""
+        """A mask in the grammar's start state for one call; give it back with ``release``."""
         import llguidance
 
         with self._lock:

@@ -1,6 +1,6 @@
 """Turn a user's schema (pydantic class, JSON Schema dict, or bundled name) into a checked contract.
 
-A :class:`CompiledSchema` is built once per schema and cached. Building it:
+A ``CompiledSchema`` is built once per schema and cached. Building it:
 
 1. resolves the schema to a JSON Schema dict and checks it against its metaschema;
 2. closes every object to extra keys unless the schema opens them itself;
@@ -83,7 +83,7 @@ class CompiledSchema:
     _validator: Any = field(default=None, repr=False, compare=False)
 
     def parse(self, text: str) -> Any:
-        """Parse and validate model output; raise :class:`RedFlag` if it is not acceptable."""
+        """Parse and validate model output; raise ``RedFlag`` if it is not acceptable."""
         try:
             data = json.loads(
                 text,
@@ -104,7 +104,7 @@ class CompiledSchema:
         return data
 
     def check(self, data: Any) -> None:
-        """Validate already-parsed data against the schema; raise :class:`RedFlag` if invalid."""
+        """Validate already-parsed data against the schema; raise ``RedFlag`` if invalid."""
         error = jsonschema.exceptions.best_match(self._validator.iter_errors(data))
         if error is not None:
             where = "/".join(str(part) for part in error.absolute_path) or "(root)"
@@ -355,7 +355,7 @@ def compile_schema(
         schema: a pydantic model class, a JSON Schema dict, or a bundled schema name.
         on_unsupported: what to do with a keyword the grammar engine cannot express
             (``not``, ``uniqueItems``, ``if``/``then``, ``contains`` ...): ``"error"``
-            raises :class:`SchemaError` now; ``"validate"`` leaves it out of the grammar
+            raises ``SchemaError`` now; ``"validate"`` leaves it out of the grammar
             with a logged warning, and validation red-flags outputs that break it.
             Either way no output that breaks the schema is ever returned.
 
