@@ -4,9 +4,9 @@ A task is a state and a step role. Each step asks the role one small question
 about the state (``next_inputs``), votes on the answer with first-to-ahead-by-k,
 and applies it (``apply``); plain code does the bookkeeping. With per-step
 accuracy ``p`` and independent errors, a step is right with probability
-``1/(1+((1-p)/p)^k)``, so :func:`choose_k` picks the smallest k that brings the
+``1/(1+((1-p)/p)^k)``, so `choose_k` picks the smallest k that brings the
 whole task to a target success rate. Voting fixes random errors, not systematic
-ones: measure ``p`` per kind of question with :func:`step_accuracy` first, and if
+ones: measure ``p`` per kind of question with `step_accuracy` first, and if
 some questions are always answered wrong, change the step's shape, not k.
 """
 
@@ -42,7 +42,7 @@ class StepRecord:
 
 @dataclass
 class TaskRun(Generic[S]):
-    """The outcome of :func:`run_steps`."""
+    """The outcome of `run_steps`."""
 
     state: S
     k: int

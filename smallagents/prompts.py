@@ -69,7 +69,7 @@ def format_value(value: Any) -> str:
 
 
 def fill(template: str, values: Mapping[str, Any]) -> str:
-    """Fill ``template`` with ``values`` (see :func:`format_value`)."""
+    """Fill ``template`` with ``values`` (see `format_value`)."""
     return template.format_map({name: format_value(value) for name, value in values.items()})
 
 

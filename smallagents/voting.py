@@ -167,7 +167,7 @@ def first_to_ahead_by_k(
     """Draw samples until one answer has k more votes than any other.
 
     A draw is red-flagged, discarded (never repaired) and counted when ``sample`` or
-    ``key`` raises :class:`~smallagents.structured.schema.RedFlag`, or when
+    ``key`` raises `RedFlag`, or when
     ``is_red_flag(value)`` returns a non-empty reason or ``True``. Drawing stops the
     moment the vote is decided: k unanimous samples cost exactly k draws, and k=1
     accepts the first valid sample.
@@ -175,12 +175,12 @@ def first_to_ahead_by_k(
     Args:
         sample: Draws one sample; called as ``sample(i)`` with the 0-based draw index.
         k: Lead needed to win, at least 1.
-        key: Maps a sample to its vote; defaults to :func:`canonical_key`.
+        key: Maps a sample to its vote; defaults to `canonical_key`.
         max_samples: Budget of draws, red-flagged ones included; ``None`` means ``20 * k``.
         is_red_flag: Optional check returning a reason (or ``True``) for a bad sample.
 
     Returns:
-        A :class:`VoteResult`; if the budget runs out first, ``decided`` is False and the
+        A `VoteResult`; if the budget runs out first, ``decided`` is False and the
         current leader (``None`` if every draw was red-flagged) is reported.
 
     Raises:
@@ -208,7 +208,7 @@ def majority(
 ) -> VoteResult[T]:
     """Draw exactly n samples and return the plurality answer.
 
-    Red flags are handled as in :func:`first_to_ahead_by_k`. ``decided`` is True when
+    Red flags are handled as in `first_to_ahead_by_k`. ``decided`` is True when
     a unique plurality leader exists among the valid samples; on a tie the answer seen
     first is reported with ``margin == 0`` and ``decided == False``.
 
@@ -249,14 +249,14 @@ def task_success(p: float, k: int, steps: int, m: int = 1) -> float:
     Binary model per vote; ``m`` is the number of steps each voted call covers.
     """
     _check(p, k, steps, m)
-    return step_success(p, k) ** (steps / m)
+    return float(step_success(p, k) ** (steps / m))  # float ** float is typed Any
 
 
 def k_min(p: float, target: float, steps: int, m: int = 1) -> int:
     """Smallest k with ``task_success(p, k, steps, m) >= target`` (binary model).
 
     ``ceil(ln(target^(-m/steps) - 1) / ln((1-p)/p))``, at least 1, checked exactly
-    against :func:`task_success` to rule out rounding errors.
+    against `task_success` to rule out rounding errors.
 
     Raises:
         ValueError: ``target`` not in (0, 1), or ``p <= 0.5`` (voting cannot help when
