@@ -7,7 +7,8 @@ template, which is what ``caller`` did before the template path existed::
     smallagents eval caller_plain --graphs benchmarks/bfcl_caller.py \\
         --input benchmarks/data/bfcl_dev.jsonl --metric call --model caller=qwen-0.5b
 
-Run as a script it writes the sets (BFCL v4, Apache-2.0, from PyPI ``bfcl-eval``):
+Run as ``python -m benchmarks bfcl_caller`` it writes the sets (BFCL v4, Apache-2.0, from
+PyPI ``bfcl-eval``):
 
 * ``benchmarks/data/bfcl_dev.jsonl``: 60 cases for tuning, 20 each of live_simple and
   live_multiple (the first dev cases of ``examples/labeled/bfcl_live.jsonl``) and 20
@@ -133,17 +134,24 @@ def measure(model: str, cases: int, variants: tuple[str, ...] = ("template", "pl
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--measure MODEL``, ``--cases``, ``--variants``."""
     parser.add_argument("--measure", metavar="MODEL")
     parser.add_argument("--cases", type=int, default=10)
     parser.add_argument(
         "--variants", default="template,plain", help="template, plain or both (comma-separated)"
     )
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> dict[str, int] | None:
+    """Measure the callers (``--measure``), or write the sets (the cases each file got).
+
+    This file is also loaded by path as a graphs file, where the ``benchmarks``
+    package is not importable: it returns plain data, not a ``benchmarks._common.Result``.
+    """
     if args.measure:
         measure(args.measure, args.cases, tuple(args.variants.split(",")))
-        return
+        return None
     irrelevance = _irrelevance()
     live = [
         json.loads(line)
@@ -152,11 +160,10 @@ def main() -> None:
     dev = [r for r in live if r["split"] == "dev" and r["id"].startswith("live_simple")][:20]
     dev += [r for r in live if r["split"] == "dev" and r["id"].startswith("live_multiple")][:20]
     dev += [r for r in irrelevance if r["split"] == "dev"]
+    written = {}
     for name, records in (("bfcl_live_irrelevance.jsonl", irrelevance), ("bfcl_dev.jsonl", dev)):
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         (DATA / name).write_text(text, encoding="utf-8")
         print(f"{DATA / name}: {len(records)} cases")
-
-
-if __name__ == "__main__":
-    main()
+        written[name] = len(records)
+    return written

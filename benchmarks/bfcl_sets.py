@@ -17,30 +17,37 @@ irrelevance: no call fits) and ``split``. Cases are drawn with a fixed seed amon
 those whose function specs take at most 6,000 characters of JSON (the embedded
 models' 4,096-token context must hold them and the answer).
 
-    python benchmarks/bfcl_sets.py
+    python -m benchmarks bfcl_sets
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 from pathlib import Path
 
-import bfcl_eval
+from benchmarks._common import Result
 
-DATA = Path(next(iter(bfcl_eval.__path__))) / "data"
 OUT = Path(__file__).resolve().parents[1] / "examples" / "labeled"
 MAX_SPEC_CHARS = 6000
 SEED = 20261202
 
 
+def _data() -> Path:
+    """BFCL's data folder in the installed ``bfcl-eval`` (imported only when the sets are built)."""
+    import bfcl_eval
+
+    return Path(next(iter(bfcl_eval.__path__))) / "data"
+
+
 def _load(name: str) -> list[dict]:
-    path = DATA / f"BFCL_v4_{name}.json"
+    path = _data() / f"BFCL_v4_{name}.json"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _answers(name: str) -> dict[str, list]:
-    path = DATA / "possible_answer" / f"BFCL_v4_{name}.json"
+    path = _data() / "possible_answer" / f"BFCL_v4_{name}.json"
     if not path.exists():
         return {}
     return {r["id"]: r["ground_truth"] for r in map(json.loads, path.read_text().splitlines())}
@@ -66,7 +73,9 @@ def _cases(name: str, count: int, rng: random.Random) -> list[dict]:
     ]
 
 
-def main() -> None:
+def run(args: argparse.Namespace) -> Result:
+    """Write both sets (the cases each file got)."""
+    del args  # no options of its own
     rng = random.Random(SEED)
     OUT.mkdir(parents=True, exist_ok=True)
     per_category: list[list[dict]] = []
@@ -83,11 +92,10 @@ def main() -> None:
         for name in ("simple_python", "multiple", "irrelevance")
         for case in _cases(name, 40, rng)
     ]
+    written = {}
     for file_name, records in (("bfcl_live.jsonl", live), ("bfcl_final.jsonl", final)):
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         (OUT / file_name).write_text(text, encoding="utf-8")
         print(f"{OUT / file_name}: {len(records)} cases")
-
-
-if __name__ == "__main__":
-    main()
+        written[file_name] = len(records)
+    return Result(written)

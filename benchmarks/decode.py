@@ -1,15 +1,15 @@
 """Decode benchmark: constrained JSON against raw decoding, per-call costs, prefix reuse.
 
-Run ``python benchmarks/decode.py`` (``--quick`` for fewer rounds, ``--json`` for a
-machine-readable line). Every figure is a ratio or a cost measured in this one
-run, so a noisy shared machine moves both sides together. Targets (issue 2):
+Run ``python -m benchmarks decode`` (``--quick`` for fewer rounds, ``--json PATH`` for
+the figures as JSON). Every figure is a ratio or a cost measured in this one
+run, so a noisy shared machine moves both sides together. Targets:
 
 * constrained / raw decode throughput for the same tokens        >= 0.95
 * fixed cost per call, schema already used                       <= 10 ms
 * fixed cost per call, first use of a new schema                 <= 150 ms
 * five samples of one prompt / (one prefill + five decodes)       <= 1.0 (+ noise)
-* decode throughput with token confidence recorded / without        >= 0.98 (issue 12:
-  "at no measurable cost"), constrained and unconstrained
+* decode throughput with token confidence recorded / without        >= 0.98 ("at no
+  measurable cost"), constrained and unconstrained
 
 For the README's "Why llguidance" table it also measures, where installed,
 llama.cpp's own GBNF grammar and an outlines generator on the same prompt.
@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from typing import Any
 
-from smallagents import compile_schema, load_model
+from benchmarks._common import Result, load_llama, model_specs, models_argument
+from smallagents import compile_schema
 from smallagents.models.llama import LlamaModel
 
 PROMPT = "Invent one fictional person. Give their name, age, occupation and up to three hobbies."
@@ -56,8 +56,7 @@ def _long_prompt(model: LlamaModel) -> str:
 
 
 def measure(alias: str, rounds: int) -> dict[str, float]:
-    model = load_model(alias)
-    assert isinstance(model, LlamaModel)
+    model = load_llama(alias)
     llm = model._llm
     compile_schema(SCHEMA)
     model.generate(PROMPT, schema=SCHEMA, max_tokens=160, seed=0)  # builds the tokenizer index
@@ -213,23 +212,18 @@ def _is_valid(schema: Any, text: str) -> float:
     return 1.0
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--quick`` (4 rounds instead of 10) and ``--models``."""
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--models", default="default,gemma-270m", help="comma-separated specs")
-    args = parser.parse_args()
+    models_argument(parser, "default,gemma-270m")
+
+
+def run(args: argparse.Namespace) -> Result:
+    """Measure each model and print its figures."""
     rounds = 4 if args.quick else 10
-    results = {alias: measure(alias, rounds) for alias in args.models.split(",")}
-    if args.json:
-        print(json.dumps(results))
-        return 0
+    results = {alias: measure(alias, rounds) for alias in model_specs(args.models)}
     for alias, figures in results.items():
         print(f"== {alias}")
         for key, value in figures.items():
             print(f"  {key:34s} {value:10.3f}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return Result(results)

@@ -1,6 +1,6 @@
 """Function-calling benchmark: the tool agent's Caller on 40 requests, with and without votes.
 
-Run ``python benchmarks/function_calling.py`` (``--quick`` for 12 requests). For each
+Run ``python -m benchmarks function_calling`` (``--quick`` for 12 requests). For each
 model (default: the embedded SmolLM2-135M-Instruct and Gemma 3 270M) and each voting
 setting (one greedy answer; ``votes=3``, first-to-ahead-by-3 on the whole answer,
 which is the calls' names and arguments, at temperature 0.7 within the Caller's
@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import smallagents
+from benchmarks._common import ROOT, Result, model_specs, models_argument
 from smallagents.run import RoleSettings
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / "data" / "function_calls.jsonl"
 MODELS = ("default", "gemma-270m")
 VOTES = (1, 3)
@@ -168,19 +168,20 @@ def table(results: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark and print its table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--quick``, ``--models``, ``--votes``, ``--threads``."""
     parser.add_argument("--quick", action="store_true", help="every third request (12 of 40)")
-    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated model specs")
+    models_argument(parser, ",".join(MODELS))
     parser.add_argument("--votes", default=",".join(map(str, VOTES)), help="k values, e.g. 1,3")
     parser.add_argument("--threads", type=int, default=1, help="decode threads per model")
-    parser.add_argument("--json", type=Path, help="also write every answer and figure here")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> Result:
+    """Run the benchmark and print its table; every answer and figure is the JSON result."""
     caller = smallagents.load_roles(ROOT / "roles" / "tool_agent.py")["caller"]
     items = load_items(DATA, quick=args.quick)
     results = []
-    for model in args.models.split(","):
+    for model in model_specs(args.models):
         for votes in (int(k) for k in args.votes.split(",")):
             result = measure(caller, model, votes, items, args.threads)
             print(
@@ -191,10 +192,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             results.append(result)
     print(table(results))
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return 0 if all(r["valid"] == 1.0 for r in results) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return Result(results, ok=all(r["valid"] == 1.0 for r in results))

@@ -7,8 +7,8 @@ pairs rejected (recall of reject), and what each kind of defect came to. Extra
 arguments go to ``smallagents run`` as they are, so any roster or setting can be
 measured the same way::
 
-    python benchmarks/gra_curate.py --split test
-    python benchmarks/gra_curate.py --split dev -- --model gra_reviewer_1=qwen-0.5b
+    python -m benchmarks gra_curate --split test
+    python -m benchmarks gra_curate --split dev -- --model gra_reviewer_1=qwen-0.5b
 
 The job is resumable like any other: run the same command again after a stop.
 """
@@ -22,7 +22,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks._common import ROOT, Result
+
 PAIRS = ROOT / "examples" / "judge_pairs.jsonl"
 
 
@@ -45,13 +46,16 @@ def score(pairs: list[dict], kept: set[str]) -> dict[str, object]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--split``, ``--folder``, ``--limit`` and, after ``--``, ``smallagents run`` options."""
     parser.add_argument("--split", choices=("dev", "test", "all"), default="test")
     parser.add_argument("--folder", type=Path, default=Path("gra_curate_measure"))
     parser.add_argument("--limit", type=int, default=None, help="only the first N pairs")
     parser.add_argument("run_args", nargs="*", help="passed to smallagents run (after --)")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> Result:
+    """Run the curation job on the split and score what it kept."""
     pairs = [json.loads(line) for line in PAIRS.read_text(encoding="utf-8").splitlines()]
     pairs = [p for p in pairs if args.split == "all" or p["split"] == args.split][: args.limit]
     args.folder.mkdir(parents=True, exist_ok=True)
@@ -79,8 +83,4 @@ def main(argv: list[str] | None = None) -> int:
     figures["model_seconds"] = report["seconds"]["model_time_all_runs"]
     figures["adjudication_rate"] = report["rates"]["adjudication"]
     print(json.dumps(figures, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return Result(figures)

@@ -1,6 +1,6 @@
 """Job throughput against the machine's limit: records per minute with the prefix cache on and off.
 
-Run ``python benchmarks/jobs.py`` (defaults: the ``gra`` pipeline on
+Run ``python -m benchmarks jobs`` (defaults: the ``gra`` pipeline on
 ``examples/seeds.jsonl``, 2 workers; ``--pipeline NAME --input FILE --limit N``,
 ``--workers 1,2``, ``--cache on,off`` for others). Each setting runs a fresh job in
 a temporary folder, one after the other in one process, so the figures compare.
@@ -10,8 +10,8 @@ model calls (``1 - model_seconds / (wall * workers)``, target <= 5%), the prompt
 tokens evaluated and reused, and the ratio of wall time to the machine's limit for
 that work: the job's decode tokens at the raw decode rate plus the prompt tokens
 it could not reuse at the raw prefill rate (both rates measured in this run, one
-thread, per model), divided over the workers (at most the cores). Targets (issue
-14): the cache at least triples records per minute at identical output; wall time
+thread, per model), divided over the workers (at most the cores). Targets: the
+cache at least triples records per minute at identical output; wall time
 within 1.5x of the limit.
 """
 
@@ -28,19 +28,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks._common import ROOT, Result, load_llama
 from smallagents.jobs.command import find_pipeline
 from smallagents.jobs.runner import JobOptions, run_job
-from smallagents.models.llama import LlamaModel, _prefill
+from smallagents.models.llama import _prefill
 from smallagents.models.pool import ModelPool, available_cores
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def raw_rates(alias: str) -> dict[str, float]:
     """Raw decode and prefill tokens per second of one instance with one thread."""
     pool = ModelPool(threads=1)
-    model = pool.load(alias, prefix_cache_mb=0)
-    assert isinstance(model, LlamaModel)
+    model = load_llama(alias, pool, prefix_cache_mb=0)
     llm = model._llm
     text = " ".join(f"Line {i}: a plain sentence about item number {i}." for i in range(60))
     tokens = model.prompt_tokens(text)[:512]
@@ -77,7 +75,9 @@ def _role_models(output: Path) -> dict[str, str]:
     return {role: counts.most_common(1)[0][0] for role, counts in seen.items()}
 
 
-def run(pipeline_name: str, options: dict[str, Any], cache: bool, workers: int) -> dict[str, Any]:
+def run_once(
+    pipeline_name: str, options: dict[str, Any], cache: bool, workers: int
+) -> dict[str, Any]:
     os.environ["SMALLAGENTS_PREFIX_CACHE_MB"] = "256" if cache else "0"
     pipeline = find_pipeline(pipeline_name, [], [])
     with tempfile.TemporaryDirectory() as folder:
@@ -122,18 +122,21 @@ def limit_seconds(result: dict[str, Any], rates: dict[str, dict[str, float]]) ->
     return seconds / max(1, min(result["workers"], available_cores()))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--pipeline``, ``--input``, ``--limit``, ``--workers 1,2``, ``--cache on,off``."""
     parser.add_argument("--pipeline", default="gra")
     parser.add_argument("--input", default=str(ROOT / "examples" / "seeds.jsonl"))
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--workers", default="2")
     parser.add_argument("--cache", default="on,off")
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> Result:
+    """Each setting as a fresh job, then the machine's limit for each."""
     os.environ.setdefault("SMALLAGENTS_THREADS", "1")
     options = {"input": args.input, "limit": args.limit}
     results = [
-        run(args.pipeline, options, cache == "on", int(workers))
+        run_once(args.pipeline, options, cache == "on", int(workers))
         for workers in args.workers.split(",")
         for cache in args.cache.split(",")
     ]
@@ -164,8 +167,4 @@ def main() -> int:
                 f"{on['output_sha256'] == off['output_sha256']}"
             )
     print(json.dumps({"rates": rates, "runs": results}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return Result({"rates": rates, "runs": results})

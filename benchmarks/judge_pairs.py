@@ -18,7 +18,7 @@ Both pairs of a group share its ``split``: ``test`` for groups 1 and 3 of every 
 (40%, held out from all tuning), ``dev`` for the rest, so a judge tuned on dev has
 seen neither the fact nor its twin of a test pair.
 
-Run ``python benchmarks/judge_pairs.py`` to rewrite the file;
+Run ``python -m benchmarks judge_pairs`` to rewrite the file;
 ``--check`` only verifies that the file is what this script writes
 (``tests/test_judge_pairs.py`` does both checks).
 """
@@ -28,9 +28,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks._common import Result
 
 OUTPUT = Path(__file__).resolve().parents[1] / "examples" / "judge_pairs.jsonl"
 
@@ -719,20 +720,20 @@ def render(pairs: list[dict[str, object]]) -> str:
     return "".join(json.dumps(pair, ensure_ascii=False) + "\n" for pair in pairs)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--check`` (compare only) and ``--output``."""
     parser.add_argument("--check", action="store_true", help="only compare with the file")
     parser.add_argument("--output", type=Path, default=OUTPUT)
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> Result:
+    """Write the pairs, or with ``--check`` say whether the file holds exactly them."""
     text = render(build())
+    pairs = text.count(chr(10))
     if args.check:
         same = args.output.exists() and args.output.read_text(encoding="utf-8") == text
         print("up to date" if same else f"{args.output} differs: run without --check")
-        return 0 if same else 1
+        return Result({"pairs": pairs, "up_to_date": same}, ok=same)
     args.output.write_text(text, encoding="utf-8")
-    print(f"wrote {text.count(chr(10))} pairs to {args.output}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    print(f"wrote {pairs} pairs to {args.output}")
+    return Result({"pairs": pairs, "written": str(args.output)})

@@ -1,6 +1,6 @@
 """Load: memory and throughput of long jobs with 2 workers.
 
-Run ``python benchmarks/load.py`` (a fake fast model at 1,000 and 10,000 records,
+Run ``python -m benchmarks load`` (a fake fast model at 1,000 and 10,000 records,
 then SmolLM2-135M at 240 records; about 2 minutes on 2 cores, most of it SmolLM2)
 or ``--quick`` (1,000 fake records, 60 real ones; about 30 s). Each size runs as
 a fresh child process (``--child``), so its peak RSS (``ru_maxrss``) belongs to
@@ -14,7 +14,7 @@ turns those into ratios measured in one run:
   CPU ms per record, last third / first third, says the same with less noise from
   whatever else the machine runs.
 
-The fake model is a :class:`~smallagents.testing.ScriptedModel` that answers at
+The fake model is a `smallagents.testing.ScriptedModel` that answers at
 once; everything else is the real path: ``run_job``, two worker threads, the
 role, schema validation, the exactly-once state and the JSONL writer.
 """
@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, Field
 
 import smallagents
+from benchmarks._common import ROOT, Result
 from smallagents.jobs.inputs import SkippedLines
 from smallagents.jobs.pipelines import RolePipeline
 from smallagents.jobs.progress import Counters
@@ -237,17 +238,17 @@ def measure(model: str, records: int, workers: int = 2) -> dict[str, Any]:
     """Run one size in a fresh child process and summarize it."""
     with tempfile.TemporaryDirectory() as folder:
         command = [
-            sys.executable, __file__, "--child", model,
+            sys.executable, "-m", "benchmarks", "load", "--child", model,
             "--records", str(records), "--workers", str(workers), "--folder", folder,
         ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"the {model} child failed:\n{done.stderr[-3000:]}")
     return summarize(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--quick``, ``--fake``, ``--real``, ``--workers`` (and the child's own, hidden)."""
     parser.add_argument("--quick", action="store_true", help="1,000 fake and 60 real records")
     parser.add_argument("--fake", default=None, help="fake-model sizes, e.g. 1000,10000")
     parser.add_argument("--real", type=int, default=None, help="SmolLM2 records (0: none)")
@@ -255,10 +256,14 @@ def main() -> int:
     parser.add_argument("--child", choices=("fake", "default"), help=argparse.SUPPRESS)
     parser.add_argument("--records", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> Result:
+    """Each size in a fresh child process; in the child (``--child``), one measured job."""
     if args.child:
-        print(json.dumps(child(args.child, args.records, args.workers, Path(args.folder))))
-        return 0
+        raw = child(args.child, args.records, args.workers, Path(args.folder))
+        print(json.dumps(raw))
+        return Result(raw)
     fake_sizes = args.fake or ("1000" if args.quick else "1000,10000")
     real = args.real if args.real is not None else (60 if args.quick else 240)
     runs = [("fake", int(size)) for size in fake_sizes.split(",") if size]
@@ -269,8 +274,4 @@ def main() -> int:
         results.append(figures)
         print(f"{model:>7} x {records:>6}: {figures}", flush=True)
     print(json.dumps(results))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return Result(results)

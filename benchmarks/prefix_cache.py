@@ -1,6 +1,6 @@
 """What it costs to keep several prompt prefixes warm in one llama.cpp instance, three ways.
 
-Run ``python benchmarks/prefix_cache.py`` (``--models default,gemma-270m``). For a
+Run ``python -m benchmarks prefix_cache`` (``--models default,gemma-270m``). For a
 prompt of about 800 tokens it measures, in one run on one instance with one thread:
 
 * ``fresh``: the prefill itself, in the fixed segments every call uses;
@@ -21,13 +21,13 @@ import argparse
 import contextlib
 import ctypes
 import json
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from benchmarks._common import Result, load_llama, model_specs, models_argument
 from smallagents.models.llama import LlamaModel, _prefill, prefill_segments
 from smallagents.models.pool import ModelPool
 
@@ -84,8 +84,7 @@ def _prefix_boundary(a: list[int], b: list[int]) -> int:
 
 def measure(alias: str) -> dict[str, Any]:
     pool = ModelPool(threads=1)
-    model = pool.load(alias)
-    assert isinstance(model, LlamaModel)
+    model = load_llama(alias, pool)
     llm = model._llm
     first, second = model.prompt_tokens(_prompt(1)), model.prompt_tokens(_prompt(2))
     boundary = _prefix_boundary(first, second)
@@ -134,8 +133,7 @@ def measure(alias: str) -> dict[str, Any]:
     # seq_cp: the prefix in sequence 1 of a unified four-sequence context.
     with _four_sequences():
         pool = ModelPool(threads=1)
-        multi = pool.load(alias)
-    assert isinstance(multi, LlamaModel)
+        multi = load_llama(alias, pool)
     _fresh_multi, multi_reference = _fresh(multi, second)
     mllm = multi._llm
     _upto(multi, first, boundary)
@@ -176,11 +174,14 @@ def _four_sequences() -> Iterator[None]:
         native.llama_context_default_params = original
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="default,gemma-270m")
-    args = parser.parse_args()
-    results = {alias: measure(alias) for alias in args.models.split(",")}
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--models``."""
+    models_argument(parser, "default,gemma-270m")
+
+
+def run(args: argparse.Namespace) -> Result:
+    """Measure each model and print its figures."""
+    results = {alias: measure(alias) for alias in model_specs(args.models)}
     for alias, figures in results.items():
         print(f"== {alias}")
         for key, value in figures.items():
@@ -188,8 +189,4 @@ def main() -> int:
                 f"  {key:40s} {value:.4f}" if isinstance(value, float) else f"  {key:40s} {value}"
             )
     print(json.dumps(results))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return Result(results)

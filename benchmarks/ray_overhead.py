@@ -1,6 +1,6 @@
 """Ray executor overhead: the same job on the local runner and on Ray, same CPUs.
 
-Run ``python benchmarks/ray_overhead.py`` (defaults: the ``gra`` pipeline on the
+Run ``python -m benchmarks ray_overhead`` (defaults: the ``gra`` pipeline on the
 first 8 records of ``examples/seeds.jsonl``, 2 CPUs, 2 rounds). The script starts
 one Ray instance on this machine with ``--cpus`` CPUs, then alternates local jobs
 (``--cpus`` worker threads) and Ray jobs (one single-threaded actor per CPU) in
@@ -9,7 +9,7 @@ job on a running cluster pays: actor processes, imports, model loads, the
 round trips; starting the cluster itself is measured once and reported apart.
 
 Prints records per minute for each, the overhead ``ray_wall / local_wall - 1``
-(target, issue 7: <= 10%), whether both outputs are the same file, and a paper
+(target: <= 10%), whether both outputs are the same file, and a paper
 estimate for 1M records on N machines from the measured rate.
 """
 
@@ -25,15 +25,14 @@ import time
 from functools import partial
 from pathlib import Path
 
+from benchmarks._common import ROOT, Result
 from smallagents.jobs.command import find_pipeline
 from smallagents.jobs.ray_executor import RayExecutor
 from smallagents.jobs.runner import JobOptions, run_job
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--pipeline``, ``--input``, ``--limit``, ``--cpus``, ``--rounds`` and the estimate's."""
     parser.add_argument("--pipeline", default="gra")
     parser.add_argument("--input", default=str(ROOT / "examples" / "seeds.jsonl"))
     parser.add_argument("--limit", type=int, default=8)
@@ -43,7 +42,10 @@ def main() -> int:
     parser.add_argument(
         "--price-per-cpu-hour", type=float, default=0.02, help="USD, for the estimate"
     )
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> Result:
+    """Alternate local and Ray jobs on one private Ray instance; print the overhead."""
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
@@ -101,8 +103,14 @@ def main() -> int:
         f"{1_000_000 / per_cpu_per_hour:.0f} CPU-hours, ${cost:,.0f} "
         f"at ${args.price_per_cpu_hour}/CPU-hour"
     )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return Result(
+        {
+            "units": units,
+            "local_seconds": walls["local"],
+            "ray_seconds": walls["ray"],
+            "ray_overhead": on_ray / local - 1,
+            "same_output": same_output,
+            "cluster_start_seconds": cluster_start,
+            "units_per_cpu_hour": per_cpu_per_hour,
+        }
+    )

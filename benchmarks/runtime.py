@@ -1,22 +1,22 @@
 """Runtime overhead: a graph of three roles, wall time against the sum of its model calls.
 
-Run ``python benchmarks/runtime.py`` (``--quick`` for fewer inputs). The graph
+Run ``python -m benchmarks runtime`` (``--quick`` for fewer inputs). The graph
 (draft -> critique -> verdict) runs on the embedded default model; the figure is
 ``wall time of graph.invoke / sum of the seconds its role calls spent in the
-model``, measured in the same run. Target (issue 3): <= 1.05.
+model``, measured in the same run. Target: <= 1.05.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from typing import Any, TypedDict
 
 from pydantic import BaseModel, Field
 
 import smallagents
+from benchmarks._common import Result
 from smallagents import END, START
 
 
@@ -91,10 +91,13 @@ QUESTIONS = [
 ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--quick`` (3 questions instead of 8)."""
     parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> Result:
+    """The graph on each question; the ratio of wall time to model time."""
     app = graph.compile()
     app.invoke({"question": "warm-up"}, run=smallagents.Run())  # model load, schemas
     ratios: list[float] = []
@@ -111,8 +114,4 @@ def main() -> int:
         f"  overhead ratio (wall / model time): median {statistics.median(ratios):.3f}, "
         f"max {max(ratios):.3f}  (target <= 1.05)"
     )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return Result({"ratios": ratios, "median": statistics.median(ratios), "max": max(ratios)})

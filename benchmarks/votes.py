@@ -1,10 +1,10 @@
 """Vote cost benchmark: k votes on one prompt against one prefill plus k decodes.
 
-Run ``python benchmarks/votes.py`` (``--quick`` for fewer prompts). For a role with
+Run ``python -m benchmarks votes`` (``--quick`` for fewer prompts). For a role with
 first-to-ahead-by-k voting on the embedded models it prints, measured in one run:
 
 * ``votes_ratio``: wall time of a role's k votes / (one prefill + the decodes of the
-  samples drawn). Target (issue 3): within 5% of 1. The prefill is measured on a
+  samples drawn). Target: within 5% of 1. The prefill is measured on a
   prompt of the same length; a decode at the constrained rate measured in the same
   context, with nothing else in the timing.
 * ``unanimous_cost``: samples drawn when the first k samples agree (greedy votes
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
 from pydantic import BaseModel, Field
 
 import smallagents
+from benchmarks._common import Result, load_llama, model_specs, models_argument
 from smallagents.models.llama import LlamaModel
 
 
@@ -38,8 +38,7 @@ FEW_SHOT = "\n".join(
 
 
 def measure(alias: str, k: int, prompts: int) -> dict[str, float]:
-    model = smallagents.load_model(alias)
-    assert isinstance(model, LlamaModel)
+    model = load_llama(alias)
 
     @smallagents.role(model=alias, votes=smallagents.VotingPolicy(k=k, temperature=0.8))
     def capital(question: str) -> Answer:
@@ -85,21 +84,20 @@ def model_prompt(model: LlamaModel, question: str) -> object:
     return [{"role": "user", "content": question}] if model.chat else question
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--quick`` (2 prompts instead of 5), ``--k``, ``--models``."""
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--k", type=int, default=3)
-    parser.add_argument("--models", default="default,gemma-270m")
-    args = parser.parse_args()
+    models_argument(parser, "default,gemma-270m")
+
+
+def run(args: argparse.Namespace) -> Result:
+    """Measure each model and print its figures."""
     prompts = 2 if args.quick else 5
-    results = {alias: measure(alias, args.k, prompts) for alias in args.models.split(",")}
+    results = {alias: measure(alias, args.k, prompts) for alias in model_specs(args.models)}
     for alias, figures in results.items():
         print(f"== {alias}")
         for key, value in figures.items():
             print(f"  {key:26s} {value:8.3f}")
     print(json.dumps(results))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return Result(results)

@@ -1,6 +1,6 @@
 """examples/judge_pairs.jsonl: the labeled pairs judges are measured on.
 
-The file is what ``benchmarks/judge_pairs.py`` writes (which runs every Python
+The file is what ``python -m benchmarks judge_pairs`` writes (which runs every Python
 snippet it quotes and computes every number); its labels, kinds and splits are
 balanced, and no fact has pairs on both sides of the dev/test split.
 """
@@ -8,15 +8,16 @@ balanced, and no fact has pairs on both sides of the dev/test split.
 from __future__ import annotations
 
 import collections
+import importlib
 import json
-import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = ROOT / "examples" / "judge_pairs.jsonl"
-BUILDER = ROOT / "benchmarks" / "judge_pairs.py"
+if str(ROOT) not in sys.path:  # the source tree's benchmarks package, as `python -m` sees it
+    sys.path.insert(0, str(ROOT))
 KINDS = {"good", "wrong_answer", "off_topic", "statement", "truncated", "repetitive",
          "restates_question"}  # fmt: skip
 
@@ -27,7 +28,11 @@ def pairs() -> list[dict]:
 
 def test_the_file_is_what_the_builder_writes() -> None:
     result = subprocess.run(
-        [sys.executable, str(BUILDER), "--check"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "benchmarks", "judge_pairs", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -58,7 +63,7 @@ def test_a_fact_never_spans_the_split() -> None:
 
 
 def test_the_quoted_python_is_checked() -> None:
-    builder = runpy.run_path(str(BUILDER))
+    builder = vars(importlib.import_module("benchmarks.judge_pairs"))
     facts = builder["python_facts"]()  # raises SystemExit if a snippet's claim is off
     assert len(facts) == len(builder["SNIPPETS"]) >= 10
     ran, value = builder["_run"]("'hello'[::-1]")

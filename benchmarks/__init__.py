@@ -1,0 +1,1 @@
+"""The benchmarks and data builders of the source tree: `python -m benchmarks NAME`."""
