@@ -78,9 +78,9 @@ def _irrelevance() -> list[dict]:
 
 def measure(model: str, cases: int, variants: tuple[str, ...] = ("template", "plain")) -> None:
     """Both callers on the dev cases, one case at a time; accuracy and seconds per call."""
-    from smallagents.caller import caller_inputs
     from smallagents.evaluation.metrics import function_calls
     from smallagents.run import RoleSettings
+    from smallagents.tools import caller_inputs
 
     records = [json.loads(line) for line in (DATA / "bfcl_dev.jsonl").read_text().splitlines()]
     by_category: dict[str, list[dict]] = defaultdict(list)

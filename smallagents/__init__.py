@@ -8,17 +8,6 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from smallagents.caller import (
-    CallerPipeline,
-    CallsAnswer,
-    ToolPrompt,
-    calls_of,
-    endpoint_answer,
-    native_answer,
-    query_messages,
-    query_text,
-    renders_tools,
-)
 from smallagents.dedupe import Duplicate, NearDuplicateIndex
 from smallagents.errors import (
     CircuitOpenError,
@@ -44,29 +33,41 @@ from smallagents.errors import (
     ToolServerError,
     UsageError,
 )
-from smallagents.file_tools import file_tools
 from smallagents.graph import END, START, CompiledGraph, Graph, current_run
 from smallagents.jobs.pipelines import GraphPipeline, UnitResult
-from smallagents.mcp import McpServer, McpServerConfig, mcp_tools
-from smallagents.mcp import job_tools as job_mcp_tools
 from smallagents.models import Generation, Message, Model, ModelPool, Prompt, load_model
 from smallagents.prompts import Example
 from smallagents.registry import load_graphs, load_roles
 from smallagents.role import EscalationPolicy, Role, RoleSpec, VotingPolicy, role
 from smallagents.run import EscalationBudget, Price, RoleRecord, Run
 from smallagents.structured import CompiledSchema, compile_schema
-from smallagents.tool_specs import openai_aliases, read_spec
 from smallagents.tools import (
+    CallsAnswer,
+    McpServer,
+    McpServerConfig,
     Tool,
     ToolApproval,
+    ToolPrompt,
     ToolResult,
     allow_tools,
     as_tools,
+    calls_of,
     calls_schema,
     describe_tools,
+    endpoint_answer,
+    file_tools,
+    mcp_tools,
+    native_answer,
+    openai_aliases,
+    query_messages,
+    query_text,
+    read_spec,
+    renders_tools,
     run_calls,
     tool,
 )
+from smallagents.tools import job_tools as job_mcp_tools
+from smallagents.tools._caller import CallerPipeline
 
 try:
     __version__ = version("smallagents")

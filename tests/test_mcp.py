@@ -18,7 +18,7 @@ import smallagents
 from smallagents import McpServer, ToolServerError
 from smallagents.cli import app
 from smallagents.errors import ConfigError
-from smallagents.mcp import server_configs
+from smallagents.tools import server_configs
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = [sys.executable, str(ROOT / "tests" / "mcp_server.py")]

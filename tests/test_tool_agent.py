@@ -29,6 +29,7 @@ from smallagents.jobs.command import find_pipeline as command_find_pipeline
 from smallagents.jobs.runner import JobOptions, run_job
 from smallagents.run import RoleSettings
 from smallagents.testing import ScriptedModel
+from smallagents.tools import OPENAI_TOOL_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 WEATHER = {
@@ -460,7 +461,7 @@ def test_dotted_names_cross_a_real_openai_server_as_aliases_and_come_back(
     caller = agent._ROLES["caller"]
     tools = smallagents.as_tools(DOTTED)
     answer, aliased = smallagents.endpoint_answer(tools, max_calls=1)
-    assert all(smallagents.tool_specs.OPENAI_TOOL_NAME.match(t.name) for t in aliased)
+    assert all(OPENAI_TOOL_NAME.match(t.name) for t in aliased)
     assert set(answer.names.values()) == {"weather.get", "music/play"}
     run = smallagents.Run(pool=pool, settings={"caller": RoleSettings(model=llama_server.spec)})
     record = caller.invoke(

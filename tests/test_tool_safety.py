@@ -22,11 +22,11 @@ from typer.testing import CliRunner
 import smallagents
 from smallagents import ModelPool, Run
 from smallagents.cli import app
-from smallagents.file_tools import MAX_LISTED, ConfinedFolder
 from smallagents.jobs.command import _print_summary
 from smallagents.jobs.state import StateError
 from smallagents.run import RoleSettings
 from smallagents.testing import ScriptedModel
+from smallagents.tools import MAX_LISTED, ConfinedFolder
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -28,7 +28,7 @@ from smallagents import (
 from smallagents.models.embedded import embedded_path
 from smallagents.models.vocab import tokenizer_for
 from smallagents.structured.schema import RedFlag
-from smallagents.tools import parse_docstring, truncate
+from smallagents.tools import OPENAI_TOOL_NAME, parse_docstring, truncate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -712,7 +712,7 @@ def test_openai_aliases_are_valid_deterministic_and_collision_free() -> None:
     aliases = smallagents.openai_aliases(names)
     assert aliases["get_weather"] == "get_weather" and aliases["math_gcd"] == "math_gcd"
     assert len(set(aliases.values())) == len(names)
-    assert all(smallagents.tool_specs.OPENAI_TOOL_NAME.match(a) for a in aliases.values())
+    assert all(OPENAI_TOOL_NAME.match(a) for a in aliases.values())
     assert smallagents.openai_aliases(list(reversed(names))) == aliases
 
 

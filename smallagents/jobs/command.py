@@ -34,9 +34,8 @@ from smallagents.jobs.runner import (
     unreachable_error,
 )
 from smallagents.jobs.state import write_text_whole
-from smallagents.mcp import close_job_servers, server_configs, use_servers
 from smallagents.run import RoleSettings
-from smallagents.tools import TOOL_NAME
+from smallagents.tools import TOOL_NAME, close_job_servers, server_configs, use_servers
 
 
 @dataclass(frozen=True)

@@ -288,7 +288,7 @@ def _endpoints(tables: Any, path: Path) -> dict[str, dict[str, Any]]:
 
 def _mcp_servers(table: dict[str, Any], path: Path) -> list[Any]:
     """``[mcp.servers.NAME]`` tables (see :func:`smallagents.mcp.server_configs`)."""
-    from smallagents.mcp import server_configs
+    from smallagents.tools import server_configs
 
     _unknown("[mcp]", set(table), {"servers"}, path)
     servers = table.get("servers", {})

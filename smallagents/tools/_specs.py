@@ -30,19 +30,6 @@ from typing import Any
 
 from smallagents.errors import ToolDefinitionError
 
-__all__ = [
-    "MAX_SCHEMA_DEPTH",
-    "MAX_TOOL_NAME",
-    "OPENAI_TOOL_NAME",
-    "TOOL_NAME",
-    "ToolSpec",
-    "bfcl_messages",
-    "check_tool_name",
-    "openai_aliases",
-    "read_spec",
-    "schema_depth",
-]
-
 MAX_TOOL_NAME = 256
 """The longest tool name accepted in process (the grammar has no limit; prompts do)."""
 

@@ -29,9 +29,7 @@ import stat
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from smallagents.errors import ToolDefinitionError
-from smallagents.tools import DEFAULT_MAX_OUTPUT_CHARS, DEFAULT_TIMEOUT, Tool, tool
-
-__all__ = ["MAX_LISTED", "MAX_WRITE_CHARS", "ConfinedFolder", "file_tools"]
+from smallagents.tools._tool import DEFAULT_MAX_OUTPUT_CHARS, DEFAULT_TIMEOUT, Tool, tool
 
 MAX_WRITE_CHARS = 100_000
 """Characters ``write_file`` accepts in one call."""

@@ -27,24 +27,15 @@ from smallagents.errors import RoleInputError, SchemaError, ToolArgumentError, U
 from smallagents.models.base import Message, Model
 from smallagents.structured.confidence import field_confidence
 from smallagents.structured.schema import CompiledSchema, RedFlag, compile_schema, one_line
-from smallagents.tool_specs import bfcl_messages, openai_aliases
-from smallagents.tools import Tool, as_tools, calls_schema
+from smallagents.tools._calls import as_tools, calls_schema
+from smallagents.tools._mcp_job import job_tools
+from smallagents.tools._specs import bfcl_messages, openai_aliases
+from smallagents.tools._tool import Tool
 
 if TYPE_CHECKING:
     from smallagents.jobs.pipelines import UnitResult
     from smallagents.role import Role
     from smallagents.run import Run
-
-__all__ = [
-    "CallerPipeline",
-    "CallsAnswer",
-    "ToolPrompt",
-    "calls_of",
-    "endpoint_answer",
-    "native_answer",
-    "query_text",
-    "renders_tools",
-]
 
 MAX_NO_CALL_CHARS = 160
 """Characters of the sentence a model may write instead of a call ("no tool fits")."""
@@ -307,8 +298,6 @@ def caller_inputs(data: Mapping[str, Any]) -> tuple[Any, list[Tool]]:
         ValueError: neither form, a BFCL question the caller cannot answer, or no tools.
         UsageError: a tool spec that cannot be read.
     """
-    from smallagents.mcp import job_tools
-
     served = job_tools()  # the job's MCP servers' tools, if it has any
     if "question" in data and "function" in data and "query" not in data:
         query: Any = bfcl_messages(data["question"])
