@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import ROOT, Result, load_llama
-from smallagents.jobs.command import find_pipeline
-from smallagents.jobs.runner import JobOptions, run_job
+from smallagents.jobs.launch import find_pipeline
+from smallagents.jobs.runner import run_job
+from smallagents.jobs.settings import JobOptions
 from smallagents.models.llama import _prefill
 from smallagents.models.pool import ModelPool, available_cores
 

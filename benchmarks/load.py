@@ -38,8 +38,10 @@ import smallagents
 from benchmarks._common import ROOT, Result
 from smallagents.jobs.inputs import SkippedLines
 from smallagents.jobs.pipelines import RolePipeline
+from smallagents.jobs.plan import plan_units
 from smallagents.jobs.progress import Counters
-from smallagents.jobs.runner import JobOptions, plan_units, run_job
+from smallagents.jobs.runner import run_job
+from smallagents.jobs.settings import JobOptions
 from smallagents.run import RoleSettings
 from smallagents.testing import ScriptedModel, WithModels
 
@@ -166,7 +168,7 @@ def child(model: str, records: int, workers: int, folder: Path) -> dict[str, Any
         pipeline = WithModels(pipeline, {FAKE_SPEC: fake_model()})
         settings = {"sentiment": RoleSettings(model=FAKE_SPEC)}
     sampler = Sampler(every=records // 100)
-    report = run_job(pipeline, options, view=sampler, settings=settings)
+    report = run_job(pipeline, options.over(JobOptions(roles=settings)), view=sampler)
     after_report, peak = rss_mb(), peak_rss_mb()
     # Measured after the job: tracemalloc's own memory must not count in the run's RSS.
     plan_mb = input_cost_mb(options)

@@ -26,9 +26,10 @@ from functools import partial
 from pathlib import Path
 
 from benchmarks._common import ROOT, Result
-from smallagents.jobs.command import find_pipeline
+from smallagents.jobs.launch import find_pipeline
 from smallagents.jobs.ray_executor import RayExecutor
-from smallagents.jobs.runner import JobOptions, run_job
+from smallagents.jobs.runner import run_job
+from smallagents.jobs.settings import JobOptions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

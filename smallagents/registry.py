@@ -1,10 +1,10 @@
 """Finding roles and graphs: built-in ones in ``roles/`` and ``graphs/``, a user's anywhere.
 
-A source is a module name (``mypackage.roles``), a ``.py`` file, or a folder of
-them. Files are loaded by path under a private module name, the same way for our
-bundled content as for a user's: the runtime never imports ``roles`` or ``graphs``
-as packages. Every public object of the wanted type in a source is registered
-under its ``name``.
+A source is a module name (``mypackage.roles``), a ``.py`` file, a package folder
+(one with ``__init__.py``), or a folder of them. Files and packages are loaded by
+path under a private module name, the same way for our bundled content as for a
+user's: the runtime never imports ``roles`` or ``graphs`` as packages. Every
+public object of the wanted type in a source is registered under its ``name``.
 """
 
 from __future__ import annotations
@@ -16,15 +16,13 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from smallagents.content import ContentKind, content_dir
 from smallagents.errors import ContentError, SmallAgentsError
 from smallagents.graph import Graph
+from smallagents.jobs.pipelines import Pipeline, PipelineFactory, is_pipeline_factory
 from smallagents.role import Role
-
-if TYPE_CHECKING:
-    from smallagents.jobs.pipelines import Pipeline
 
 T = TypeVar("T")
 
@@ -32,16 +30,25 @@ _loaded: dict[Path, ModuleType] = {}
 
 
 def load_module(source: str | Path) -> list[ModuleType]:
-    """Load a module name, a ``.py`` file, or every ``.py`` file of a folder.
+    """Load a module name, a ``.py`` file, a package folder, or every one in a folder.
+
+    A folder with ``__init__.py`` is one package; in any other folder each ``.py``
+    file and each package folder whose name does not start with ``_`` is loaded.
 
     Raises:
         ContentError: the source does not exist, or loading it failed.
     """
     path = Path(source)
     if path.is_dir():
-        return [
-            _load_file(file) for file in sorted(path.glob("*.py")) if not file.name.startswith("_")
+        if (path / "__init__.py").is_file():
+            return [_load_file(path)]
+        found = [
+            item
+            for item in path.iterdir()
+            if not item.name.startswith("_")
+            and (item.suffix == ".py" or (item / "__init__.py").is_file())
         ]
+        return [_load_file(item) for item in sorted(found)]
     if path.suffix == ".py":
         if not path.is_file():
             raise ContentError(f"File {path} does not exist.", fix="check the path.")
@@ -61,12 +68,18 @@ def load_module(source: str | Path) -> list[ModuleType]:
 
 
 def _load_file(path: Path) -> ModuleType:
+    """A ``.py`` file, or a package folder (its modules may import each other relatively)."""
     path = path.resolve()
     if path in _loaded:
         return _loaded[path]
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
     module_name = f"smallagents_content_{path.stem}_{digest}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
+    if path.is_dir():
+        spec = importlib.util.spec_from_file_location(
+            module_name, path / "__init__.py", submodule_search_locations=[str(path)]
+        )
+    else:
+        spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ContentError(f"Cannot load {path}.", fix="pass a Python source file.")
     module = importlib.util.module_from_spec(spec)
@@ -176,40 +189,45 @@ def is_pipeline(value: Any) -> bool:
     )
 
 
-def collect_pipelines(modules: Iterable[ModuleType]) -> dict[str, Pipeline]:
-    """Every public pipeline object (see :func:`is_pipeline`) in ``modules``, by its ``name``."""
-    found: dict[str, Pipeline] = {}
+def collect_pipelines(modules: Iterable[ModuleType]) -> dict[str, Pipeline | PipelineFactory]:
+    """Every public pipeline object (see `is_pipeline`) and pipeline factory (see
+    `smallagents.jobs.pipelines.is_pipeline_factory`) in ``modules``, by its ``name``."""
+    found: dict[str, Pipeline | PipelineFactory] = {}
     for module in modules:
         for attribute, value in vars(module).items():
-            if not attribute.startswith("_") and is_pipeline(value):
+            if attribute.startswith("_"):
+                continue
+            if is_pipeline(value) or is_pipeline_factory(value):
                 found.setdefault(value.name, value)
     return found
 
 
-def load_pipelines(*sources: str | Path) -> dict[str, Pipeline]:
-    """Pipeline objects from module names, files or folders (later sources win on a clash)."""
-    pipelines: dict[str, Pipeline] = {}
+def load_pipelines(*sources: str | Path) -> dict[str, Pipeline | PipelineFactory]:
+    """Pipelines and factories from module names, files or folders (later sources win)."""
+    pipelines: dict[str, Pipeline | PipelineFactory] = {}
     for source in sources:
         pipelines.update(collect_pipelines(load_module(source)))
     return pipelines
 
 
-def builtin_pipelines() -> dict[str, Pipeline]:
-    """The pipeline objects that the bundled ``graphs/`` files expose."""
+def builtin_pipelines() -> dict[str, Pipeline | PipelineFactory]:
+    """The pipelines and factories that the bundled ``graphs/`` files expose."""
     return collect_pipelines(load_module(content_dir("graphs")))
 
 
 def find_pipeline(
     name: str, *, roles: Iterable[str | Path] = (), graphs: Iterable[str | Path] = ()
-) -> Pipeline | None:
-    """An explicit pipeline object by name, or ``None`` if no graphs source exposes one.
+) -> Pipeline | PipelineFactory | None:
+    """An explicit pipeline (or factory) object by name, or ``None`` if no graphs source
+    exposes one.
 
     A graph file exposes a pipeline as a module-level object with ``name``,
     ``required_fields()`` and ``run_unit()`` (e.g. the ``caller`` pipeline of
-    ``graphs/tool_agent.py``). The given ``graphs`` sources win over the bundled
-    ones. ``None`` lets the caller fall back to wrapping a graph or a role of that
-    name; ``roles`` is accepted for that caller's signature and not searched here,
-    since role files define roles, not pipelines.
+    ``graphs/tool_agent.py``), or a factory with ``name`` and ``build(file,
+    command_line, *, where)`` that makes one per job. The given ``graphs`` sources
+    win over the bundled ones. ``None`` lets the caller fall back to wrapping a
+    graph or a role of that name; ``roles`` is accepted for that caller's signature
+    and not searched here, since role files define roles, not pipelines.
     """
     del roles  # roles become pipelines in the job command (RolePipeline)
     pipelines = {**builtin_pipelines(), **load_pipelines(*graphs)}

@@ -1,9 +1,9 @@
 """Test doubles for code built on smallagents (ours and our users').
 
-:class:`ScriptedModel` answers from a script instead of a network or weights. It
+`ScriptedModel` answers from a script instead of a network or weights. It
 is for logic that a real model cannot drive deterministically (a red flag on the
 second attempt, a vote that splits exactly 2 to 1); the real path is tested with
-the embedded models. :class:`WithModels` serves such models to every worker of a
+the embedded models. `WithModels` serves such models to every worker of a
 job (``run_job``), whose workers each load their own models.
 """
 
@@ -28,7 +28,7 @@ ScriptItem = str | dict[str, Any] | list[Any] | Callable[[Prompt, int], str]
 
 @dataclass(frozen=True)
 class ScriptedCall:
-    """One call a :class:`ScriptedModel` received."""
+    """One call a `ScriptedModel` received."""
 
     prompt: Prompt
     schema: str | None
@@ -42,9 +42,9 @@ class ScriptedModel(Model):
 
     Each item is the text to return: a string as it is, a dict or list as compact
     JSON, or a callable ``(prompt, seed) -> str``. A string ending in the marker
-    :attr:`TRUNCATED` comes back with ``finish_reason="length"``. Once the script
+    `TRUNCATED` comes back with ``finish_reason="length"``. Once the script
     runs out, the last item repeats when ``repeat_last`` is set; otherwise the
-    model raises ``IndexError``. Every call is kept in :attr:`calls`, unless
+    model raises ``IndexError``. Every call is kept in `calls`, unless
     ``keep_calls=False``: a long run (a load test of thousands of records) would
     otherwise hold every prompt it was sent, and read as a leak.
     """
@@ -119,7 +119,7 @@ class WithModels:
     a custom model has to be registered from inside the worker: this does it at
     each unit (a dict entry; a worker may serve several jobs), then runs ``inner``.
     The models are shared by the workers, so they must be safe to call from
-    several threads (a :class:`ScriptedModel` is). The inner pipeline's writer
+    several threads (a `ScriptedModel` is). The inner pipeline's writer
     hooks (``seeds``, ``start``, ``finish_unit``), where it has them, are its own.
     """
 

@@ -21,9 +21,9 @@ from faults import Fault, cycle, start_fault_server
 
 from smallagents import role
 from smallagents.jobs.pipelines import RolePipeline
-from smallagents.jobs.runner import JobOptions, run_job
+from smallagents.jobs.runner import run_job
+from smallagents.jobs.settings import JobOptions
 from smallagents.models.resilience import shared_breaker
-from smallagents.run import RoleSettings
 
 WORD: dict[str, Any] = {
     "title": "Word",
@@ -188,9 +188,13 @@ def run_fault_job(
         )
         run_job(
             RolePipeline(topic_word),
-            JobOptions(input=str(source), output=output, workers=workers),
-            defaults=RoleSettings(fallback=server.spec()),
-            endpoints={server.base_url: settings},  # as [endpoints."URL"] in smallagents.toml
+            JobOptions(
+                input=str(source),
+                output=output,
+                workers=workers,
+                fallback=server.spec(),
+                endpoints={server.base_url: settings},  # as [endpoints."URL"] in smallagents.toml
+            ),
         )
         seconds = time.perf_counter() - started
         figures = server.figures()

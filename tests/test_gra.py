@@ -25,8 +25,9 @@ from smallagents import GraphPipeline, ModelPool, NearDuplicateIndex, Run, UnitR
 from smallagents.cli import app
 from smallagents.content import content_dir
 from smallagents.dedupe import MinHash, jaccard, normalize, shingles
-from smallagents.jobs.command import find_pipeline
-from smallagents.jobs.runner import JobOptions, run_job
+from smallagents.jobs.launch import find_pipeline
+from smallagents.jobs.runner import run_job
+from smallagents.jobs.settings import JobOptions
 from smallagents.models.base import Prompt
 from smallagents.registry import load_module
 from smallagents.testing import ScriptedModel, WithModels

@@ -31,7 +31,8 @@ from smallagents.jobs.html_report import (
     render,
     write_html_report,
 )
-from smallagents.jobs.runner import JobOptions, run_job
+from smallagents.jobs.runner import run_job
+from smallagents.jobs.settings import JobOptions
 from smallagents.registry import load_module
 
 pytest.importorskip("plotly", reason="the HTML report needs plotly (pip install plotly)")

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from smallagents.cli import app
 from smallagents.jobs.pipelines import RolePipeline
-from smallagents.jobs.runner import JobOptions, run_job
+from smallagents.jobs.runner import run_job
+from smallagents.jobs.settings import JobOptions
 from smallagents.registry import load_roles
 
 ROLES = (Path(__file__).resolve().parent / "sentiment_roles.py").read_text()

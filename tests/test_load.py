@@ -25,7 +25,8 @@ from pydantic import BaseModel, Field
 import smallagents
 from smallagents.jobs.pipelines import RolePipeline
 from smallagents.jobs.progress import Counters
-from smallagents.jobs.runner import JobOptions, run_job
+from smallagents.jobs.runner import run_job
+from smallagents.jobs.settings import JobOptions
 from smallagents.run import RoleSettings
 from smallagents.testing import ScriptedModel, WithModels
 
@@ -83,7 +84,9 @@ def test_a_long_job_retains_nothing_per_record(tmp_path: Path) -> None:
     tracemalloc.start()
     try:
         report = run_job(
-            pipeline, options, view=view, settings={"sentiment": RoleSettings(model="fast-fake")}
+            pipeline,
+            options.over(JobOptions(roles={"sentiment": RoleSettings(model="fast-fake")})),
+            view=view,
         )
         report_peak = tracemalloc.get_traced_memory()[1]  # since the last record
     finally:
@@ -115,7 +118,9 @@ def test_a_job_does_not_hold_its_input(tmp_path: Path) -> None:
     try:
         before = tracemalloc.get_traced_memory()[0]
         run_job(
-            pipeline, options, view=view, settings={"sentiment": RoleSettings(model="fast-fake")}
+            pipeline,
+            options.over(JobOptions(roles={"sentiment": RoleSettings(model="fast-fake")})),
+            view=view,
         )
     finally:
         tracemalloc.stop()

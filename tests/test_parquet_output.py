@@ -11,7 +11,7 @@ import pytest
 from pyarrow import parquet as pq
 
 from smallagents.jobs.arrow_schema import SchemaInference, unified_schema
-from smallagents.jobs.runner import write_parquet
+from smallagents.jobs.parquet import write_parquet
 
 # Fields that change type between records: a batch of two sees only some of them,
 # so each batch alone would infer another schema (or none).

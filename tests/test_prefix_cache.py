@@ -110,8 +110,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_a_gra_job_is_byte_identical_with_the_cache_on_and_off_and_1_or_2_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smallagents.jobs.command import find_pipeline
-    from smallagents.jobs.runner import JobOptions, run_job
+    from smallagents.jobs.launch import find_pipeline
+    from smallagents.jobs.runner import run_job
+    from smallagents.jobs.settings import JobOptions
 
     monkeypatch.setenv("SMALLAGENTS_THREADS", "1")
     seeds = [

@@ -45,9 +45,10 @@ from typer.testing import CliRunner
 
 from smallagents.cli import app
 from smallagents.errors import UsageError
-from smallagents.jobs.command import find_pipeline
+from smallagents.jobs.launch import find_pipeline
 from smallagents.jobs.ray_executor import RayExecutor
-from smallagents.jobs.runner import JobOptions, run_job
+from smallagents.jobs.runner import run_job
+from smallagents.jobs.settings import JobOptions
 
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -25,8 +25,9 @@ from smallagents import (
     ToolArgumentError,
     registry,
 )
-from smallagents.jobs.command import find_pipeline as command_find_pipeline
-from smallagents.jobs.runner import JobOptions, run_job
+from smallagents.jobs.launch import find_pipeline as command_find_pipeline
+from smallagents.jobs.runner import run_job
+from smallagents.jobs.settings import JobOptions
 from smallagents.run import RoleSettings
 from smallagents.testing import ScriptedModel
 from smallagents.tools import OPENAI_TOOL_NAME

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 import smallagents
 from smallagents import ModelPool, Run
 from smallagents.cli import app
-from smallagents.jobs.command import _print_summary
+from smallagents.jobs.launch import print_summary
 from smallagents.jobs.state import StateError
 from smallagents.run import RoleSettings
 from smallagents.testing import ScriptedModel
@@ -253,7 +253,7 @@ def test_a_job_runs_a_marked_tool_only_when_started_with_allow_tool(
         "by_status": {"needs_confirmation": 2},
     }
     # ... and the summary table shows them.
-    _print_summary(report)
+    print_summary(report)
     assert re.search(r"tool calls refused \(needs confirmation\)\s*│\s*2", capsys.readouterr().err)
 
     allowed = run_writer(
@@ -262,7 +262,7 @@ def test_a_job_runs_a_marked_tool_only_when_started_with_allow_tool(
     assert [r["status"] for r in allowed] == ["ok", "error"]
     tool_calls = json.loads((job / "ok.json").read_text())["tool_calls"]
     assert (tool_calls["ok"], tool_calls["failed"], tool_calls["needs_confirmation"]) == (1, 1, 0)
-    _print_summary(json.loads((job / "ok.json").read_text()))
+    print_summary(json.loads((job / "ok.json").read_text()))
     assert "refused" not in capsys.readouterr().err  # shown only when some were
     assert "leaves the folder" in allowed[1]["observation"]
     assert (job / "files" / "a.txt").read_text() == "A"
@@ -274,9 +274,9 @@ def test_a_job_runs_a_marked_tool_only_when_started_with_allow_tool(
 
 
 def smallagents_run_again(job: Path) -> None:
-    from smallagents.jobs.command import run_command
+    from smallagents.jobs.launch import launch_job
 
-    run_command(
+    launch_job(
         "writer",
         input=str(job / "in.jsonl"),
         output=job / "refused.jsonl",

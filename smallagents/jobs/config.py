@@ -1,80 +1,29 @@
 """``smallagents.toml``: model aliases, per-role models, fallback, voting, escalation budget,
-and how patiently to call endpoints; and the job settings that merge it with the
-command line.
+how patiently to call endpoints, MCP servers and pipeline settings.
 
 Every key is checked, name and type: a key this file does not know, or a value of
 the wrong type, is a one-line error that names it, rather than a setting silently
-ignored or a traceback at the first record. Command-line options override the
-file, the file overrides the defaults: one merge, :meth:`RunSettings.over`, for
-every setting. See ``examples/smallagents.toml`` for a commented example.
-
-Adding a setting: give :class:`RunSettings` a field (``X | None = None``), its
-check in ``_RUN_CHECKS`` (when ``[run]`` may set it), its default in
-``RUN_DEFAULTS`` and its option in ``smallagents/jobs/command.py``. Every field
-is part of the job's fingerprint (a resume with another value is refused) unless
-it is named in :data:`NOT_FINGERPRINTED`, which is for settings that cannot change
-a record (how many workers, how patiently to wait).
+ignored or a traceback at the first record. The file is one layer of a job's
+options (`JobConfig.options`): the command line overrides it and it overrides the
+defaults, in one merge (`smallagents.jobs.settings`). See
+``examples/smallagents.toml`` for a commented example.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from smallagents.errors import ConfigError
+from smallagents.jobs.settings import JobOptions
 from smallagents.run import EscalationBudget, RoleSettings
+from smallagents.tools import server_configs
 
 _SECTIONS = {"models", "roles", "run", "escalation", "endpoints", "pipelines", "mcp"}
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """The job settings that both the command line and ``[run]`` may give.
-
-    ``None`` means "not given here": :meth:`over` fills it from the next source.
-    """
-
-    model: str | None = None
-    """The model of every role that no per-role setting names."""
-    fallback: str | None = None
-    votes: int | None = None
-    workers: int | None = None
-    seed: int | None = None
-    samples_per_seed: int | None = None
-    on_error: str | None = None
-
-    def over(self, other: RunSettings) -> RunSettings:
-        """These settings where given, ``other``'s where not (CLI over file over default)."""
-        return RunSettings(
-            **{
-                item.name: mine
-                if (mine := getattr(self, item.name)) is not None
-                else getattr(other, item.name)
-                for item in dataclasses.fields(self)
-            }
-        )
-
-    def fingerprinted(self) -> dict[str, Any]:
-        """The settings that can change a record: everything but :data:`NOT_FINGERPRINTED`."""
-        return {
-            name: value
-            for name, value in dataclasses.asdict(self).items()
-            if name not in NOT_FINGERPRINTED
-        }
-
-
-RUN_DEFAULTS = RunSettings(seed=0, samples_per_seed=1, on_error="stop")
-"""What a job uses for a setting that neither the command line nor the file gives
-(``workers``: one per core, decided by the executor)."""
-
-NOT_FINGERPRINTED = frozenset({"workers", "on_error"})
-"""Settings that cannot change the records of a job (``on_error``: a bad line either
-stops the job before any work or is skipped; the input's fingerprint covers which)."""
 
 
 def _shown(value: Any) -> str:
@@ -162,22 +111,28 @@ class JobConfig:
 
     aliases: dict[str, str] = field(default_factory=dict)
     roles: dict[str, RoleSettings] = field(default_factory=dict)
-    run: RunSettings = field(default_factory=RunSettings)
+    run: JobOptions = field(default_factory=JobOptions)
     """``[run]``: only what the file gives (``None`` elsewhere)."""
     budget: EscalationBudget = field(default_factory=EscalationBudget)
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     """``openai:`` model settings by base URL (``default``: every endpoint)."""
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """``[pipelines.NAME]`` tables by pipeline name, each checked by its pipeline's own
-    ``configure`` (e.g. gra's reviewers and thresholds; see ``graphs/gra.py``)."""
+    """``[pipelines.NAME]`` tables by pipeline name, each checked by the pipeline when it is
+    built (e.g. gra's reviewers and thresholds; see ``graphs/gra.py``)."""
     mcp_servers: list[Any] = field(default_factory=list)
     """``[mcp.servers.NAME]``: MCP servers whose tools the tool agent and the caller
-    get (:class:`smallagents.mcp.McpServerConfig`, checked by ``smallagents.mcp``)."""
+    get (`smallagents.tools.McpServerConfig`, checked by `smallagents.tools.server_configs`)."""
 
-    @property
-    def defaults(self) -> RoleSettings:
-        """``[run]``'s model, fallback and votes: the settings of every role."""
-        return RoleSettings(self.run.model, self.run.fallback, self.run.votes)
+    def options(self) -> JobOptions:
+        """The file's layer of a job's options: ``[run]``, ``[roles]``, ``[models]``,
+        ``[escalation]`` and ``[endpoints]`` (MCP servers merge with ``--mcp`` by name
+        in `smallagents.tools.server_configs`; pipeline settings are the pipeline's)."""
+        return JobOptions(
+            roles=self.roles,
+            aliases=self.aliases,
+            budget=self.budget,
+            endpoints=self.endpoints,
+        ).over(self.run)
 
 
 def _unknown(where: str, keys: set[str], known: set[str], path: Path) -> None:
@@ -234,7 +189,7 @@ def load_config(path: Path | None) -> JobConfig:
             f"{path}: [models] values must be model specs (strings).", fix="quote them."
         )
     config.aliases = dict(models)
-    config.run = RunSettings(**_checked("[run]", _table(data, "run", path), _RUN_CHECKS, path))
+    config.run = JobOptions(**_checked("[run]", _table(data, "run", path), _RUN_CHECKS, path))
     for name, settings in _table(data, "roles", path).items():
         if not isinstance(settings, dict):
             raise ConfigError(f"{path}: [roles.{name}] must be a table.", fix="see the example.")
@@ -277,7 +232,8 @@ def _endpoints(tables: Any, path: Path) -> dict[str, dict[str, Any]]:
                     f"{path}: {where} {key} = {value!r} is not a number.",
                     fix=f"write {key} as a number, e.g. {key} = 30.",
                 )
-            if value < 0 or (value == 0 and key not in ("retries", "backoff")):
+            number = cast(float, value)  # an int or a float: checked just above
+            if number < 0 or (number == 0 and key not in ("retries", "backoff")):
                 raise ConfigError(
                     f"{path}: {where} {key} = {value!r} must be positive.",
                     fix=f"give {key} a value above 0.",
@@ -287,9 +243,7 @@ def _endpoints(tables: Any, path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _mcp_servers(table: dict[str, Any], path: Path) -> list[Any]:
-    """``[mcp.servers.NAME]`` tables (see :func:`smallagents.mcp.server_configs`)."""
-    from smallagents.tools import server_configs
-
+    """``[mcp.servers.NAME]`` tables (see `smallagents.tools.server_configs`)."""
     _unknown("[mcp]", set(table), {"servers"}, path)
     servers = table.get("servers", {})
     if not isinstance(servers, dict):

@@ -5,7 +5,7 @@ order. It never writes anything: the runner (the only writer) puts results in
 input order and commits them, so every executor keeps the runner's exactly-once
 guarantee and gives the same output file.
 
-This module holds the local executor; :mod:`smallagents.jobs.ray_executor` holds
+This module holds the local executor; `smallagents.jobs.ray_executor` holds
 the Ray one (optional extra ``smallagents[ray]``).
 """
 
@@ -51,7 +51,7 @@ class Unit:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """How to build a job's :class:`~smallagents.run.Run`: plain data, so it can be
+    """How to build a job's `smallagents.run.Run`: plain data, so it can be
     sent to another process (each Ray actor builds its own run from it)."""
 
     budget: EscalationBudget | None = None
@@ -110,7 +110,7 @@ class LocalExecutor:
     decode threads. More workers than cores keep more endpoint requests in flight
     (an endpoint is bound by its server, up to its ``max_concurrency``) without more
     in-process instances: those are then shared, one per core (see
-    :class:`~smallagents.models.pool.SharedInstances`)."""
+    `smallagents.models.pool.SharedInstances`)."""
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, workers)
@@ -199,7 +199,7 @@ def run_guarded(work: Callable[[Unit], UnitResult], unit: Unit) -> UnitResult:
     """Turn a unit's own failure into a reject with the reason; usage errors still stop.
 
     A failure because a model could not be reached is counted as such
-    (:data:`~smallagents.jobs.pipelines.MODEL_UNREACHABLE`), so that the job can say
+    (`smallagents.jobs.pipelines.MODEL_UNREACHABLE`), so that the job can say
     so and ``--retry-failed`` can run the unit again.
     """
     try:

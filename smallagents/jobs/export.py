@@ -40,7 +40,7 @@ from smallagents.jobs.arrow_schema import encode_json_columns, unified_schema
 from smallagents.jobs.card import dataset_card
 from smallagents.jobs.provenance import NOTE_KEY
 from smallagents.jobs.report import build_report
-from smallagents.jobs.runner import JobOptions
+from smallagents.jobs.settings import JobOptions
 from smallagents.jobs.state import JobState, replaced_whole
 
 DEFAULT_SHARD_RECORDS = 100_000

@@ -2,7 +2,7 @@
 
 Every record is a JSON object with the line (or row) it came from, so that an
 error can say where to look. A bad record either stops the job with a one-line
-:class:`InputError` (``on_error="stop"``, the default) or is skipped and listed
+`InputError` (``on_error="stop"``, the default) or is skipped and listed
 (``on_error="skip"``): the job report names every skipped line.
 """
 
@@ -179,7 +179,7 @@ _FLATTEN = "flatten the record (or store the deep part as a JSON string)"
 
 
 def _too_deep(text: str, data: Any) -> bool:
-    """Whether ``data`` (parsed from ``text``) nests deeper than :data:`MAX_DEPTH`."""
+    """Whether ``data`` (parsed from ``text``) nests deeper than `MAX_DEPTH`."""
     if text.count("{") + text.count("[") <= MAX_DEPTH:  # cannot be that deep: skip the walk
         return False
     return depth(data) > MAX_DEPTH

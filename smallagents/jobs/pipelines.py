@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from smallagents.errors import RoleInputError
+from smallagents.errors import RoleInputError, UsageError
 from smallagents.role import Role
 from smallagents.run import RoleRecord, Run
 
@@ -26,7 +26,7 @@ class UnitResult:
     records: list[RoleRecord] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
     """Named counts the job report sums over units (e.g. the unit run's
-    ``tool_calls.STATUS``, see :attr:`smallagents.run.Run.counters`)."""
+    ``tool_calls.STATUS``, see `smallagents.run.Run.counters`)."""
 
 
 class Pipeline(Protocol):
@@ -41,6 +41,79 @@ class Pipeline(Protocol):
     def run_unit(self, data: Mapping[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
         """Process one input record (one sample of it)."""
         ...
+
+
+class PipelineFactory(Protocol):
+    """What a content file may expose instead of a built pipeline: built per job.
+
+    Nothing is built or compiled when the file is imported; ``smallagents run NAME``
+    calls ``build`` with the job's settings (see `PipelineSettings`).
+    """
+
+    name: str
+
+    def build(
+        self, file: Mapping[str, Any], command_line: Mapping[str, str], *, where: str
+    ) -> Pipeline:
+        """The pipeline of these settings (``command_line`` wins over ``file``)."""
+        ...
+
+
+def is_pipeline_factory(value: Any) -> bool:
+    """Whether ``value`` is a `PipelineFactory` (an object, not a class, not a pipeline)."""
+    return (
+        not isinstance(value, type)
+        and isinstance(getattr(value, "name", None), str)
+        and callable(getattr(value, "build", None))
+        and not callable(getattr(value, "run_unit", None))
+    )
+
+
+def takes_settings(found: Any) -> bool:
+    """Whether a found pipeline (or factory) is built from a job's pipeline settings."""
+    return is_pipeline_factory(found) or callable(getattr(found, "configure", None))
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """A pipeline's own settings for one job: its ``[pipelines.NAME]`` table and ``--set``.
+
+    A pipeline that takes settings (gra's reviewers and thresholds) is either a
+    `PipelineFactory` (``build(file, command_line, *, where)``) or a pipeline with a
+    ``configure(file, command_line, *, where)`` method that returns the pipeline
+    they describe. Either way the result's ``settings`` are its complete resolved
+    settings, part of the job's fingerprint.
+
+    Attributes:
+        file: the ``[pipelines.NAME]`` table (TOML values).
+        command_line: the ``--set KEY=VALUE`` pairs (text; the pipeline parses it).
+        where: the config file's name, for the pipeline's errors.
+    """
+
+    file: Mapping[str, Any] = field(default_factory=dict)
+    command_line: Mapping[str, str] = field(default_factory=dict)
+    where: str = "smallagents.toml"
+
+    def apply(self, found: Any) -> Pipeline:
+        """The pipeline ``found`` (a pipeline or a factory) with these settings.
+
+        Raises:
+            UsageError: settings for a pipeline that takes none (or that it refuses).
+        """
+        file, command_line = dict(self.file), dict(self.command_line)
+        if is_pipeline_factory(found):
+            return found.build(file, command_line, where=self.where)  # type: ignore[no-any-return]
+        configure = getattr(found, "configure", None)
+        if callable(configure):
+            return configure(file, command_line, where=self.where)  # type: ignore[no-any-return]
+        if self.file or self.command_line:
+            given = "--set" if self.command_line else f"[pipelines.{found.name}]"
+            raise UsageError(
+                f"{given} is given, but {found.name} has no pipeline settings.",
+                fix=f"drop --set and [pipelines.{found.name}] (its roles take --model, "
+                "--votes, --fallback).",
+            )
+        return found  # type: ignore[no-any-return]
 
 
 def value_fields(value: Any) -> dict[str, Any]:
@@ -164,7 +237,7 @@ class GraphPipeline:
         return self._finish_unit(result) if self._finish_unit is not None else result
 
     def run_unit(self, data: Mapping[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
-        unit_run = run.derive(seed=seed)
+        unit_run = run.derive(salt=seed)  # a graph runs many roles: the unit's seed salts them
         fields = set(getattr(self.graph.input_schema, "__annotations__", {}) or data)
         inputs = {key: value for key, value in data.items() if key in fields}
         output = self._compiled.invoke(inputs, run=unit_run)

@@ -12,6 +12,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -102,7 +103,7 @@ class RichView:
             console=Console(stderr=True),
             transient=False,
         )
-        self._task = 0
+        self._task = TaskID(0)
 
     def start(self, counters: Counters) -> None:
         self._progress.start()

@@ -18,8 +18,10 @@ Actors rebuild the pipeline themselves from a *factory* (a picklable callable,
 e.g. ``functools.partial(find_pipeline, "gra", [], [])``), because roles defined in
 a user's file cannot be pickled by reference. Roles and graphs files named on the
 command line must therefore exist at the same path on every node (or be shipped
-with Ray's ``runtime_env``). The escalation budget of ``smallagents.toml`` is
-enforced per actor.
+with Ray's ``runtime_env``). A pipeline that takes settings is rebuilt with the
+settings the driver resolved (see ``smallagents.jobs.launch``), so the actors'
+environment does not decide them. The escalation budget of ``smallagents.toml``
+is enforced per actor.
 """
 
 from __future__ import annotations
@@ -44,10 +46,17 @@ from smallagents.models.pool import current_thread_pool, use_thread_pool
 
 PipelineFactory = Callable[[], Pipeline]
 
-# Settings read from the environment by content (e.g. SMALLAGENTS_GRA_*) travel to
-# the actors; API keys do not (Ray shows a job's runtime_env to anyone who can see
-# the cluster): set them in the nodes' own environment.
-_SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+ACTOR_ENVIRONMENT = (
+    "SMALLAGENTS_CACHE",
+    "SMALLAGENTS_THREADS",
+    "SMALLAGENTS_PREFIX_CACHE_MB",
+    "SMALLAGENTS_EXTRA_BUFFERS",
+)
+"""The variables that travel to the actors when set here: the model runtime's own
+(where model files live, decode threads, prefix cache, native buffers). Pipeline
+settings travel in the pipeline factory instead; API keys never do (Ray shows a
+job's runtime_env to anyone who can see the cluster): set them in the nodes' own
+environment."""
 
 
 class UnitWorker:
@@ -97,7 +106,7 @@ class RayExecutor:
         self.actors = actors
         self.max_unit_failures = max(1, max_unit_failures)
         self.actor_deaths = 0
-        """Actors lost during the last :meth:`execute` (for reports and tests)."""
+        """Actors lost during the last `execute` (for reports and tests)."""
         self.actor_pids: list[int] = []
         """Process ids of the live actors (for tests that kill one)."""
 
@@ -165,7 +174,8 @@ class RayExecutor:
                 try:
                     result: UnitResult = ray.get(ready[0])
                 except RayTaskError as error:  # a usage error inside the pipeline: stop
-                    raise error.as_instanceof_cause() from None
+                    remote: Any = error  # Ray leaves this method untyped
+                    raise remote.as_instanceof_cause() from None
                 except (RayActorError, WorkerCrashedError) as error:
                     self.actor_deaths += 1
                     deaths[unit.id] += 1
@@ -214,11 +224,7 @@ def _connect(ray: Any, address: str | None) -> bool:
         return False
     # No telemetry: Ray's usage statistics stay off for every job we start.
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    env_vars = {
-        name: value
-        for name, value in os.environ.items()
-        if name.startswith("SMALLAGENTS_") and not any(marker in name for marker in _SECRET_MARKERS)
-    }
+    env_vars = {name: os.environ[name] for name in ACTOR_ENVIRONMENT if name in os.environ}
     try:
         ray.init(
             address=address,

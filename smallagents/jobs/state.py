@@ -13,12 +13,12 @@ killed at (SIGKILL included):
 The state also holds the job's configuration fingerprint: resuming with another
 configuration is refused unless the caller asks for a fresh start.
 
-:class:`JobLock` holds an exclusive ``flock`` on every file a job writes (state,
+`JobLock` holds an exclusive ``flock`` on every file a job writes (state,
 output or Parquet journal, rejects) for the whole run, so a second job on the same
 files is refused instead of interleaving its lines with the first one's.
-:meth:`JobState.forget` takes committed units out again (``--retry-failed``): their
+`JobState.forget` takes committed units out again (``--retry-failed``): their
 reject lines leave the rejects file and their rows the ledger in one step that a
-kill at any moment leaves either undone or done (see :meth:`JobState.finish_rewrite`).
+kill at any moment leaves either undone or done (see `JobState.finish_rewrite`).
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ class JobState:
         the rows, moves the later units' rejects ends and records the pending rename;
         the rename follows. A kill before the transaction leaves the job as it was (the
         copy is dropped on the next start); a kill after it is finished by the next
-        start (:meth:`finish_rewrite`). Returns how many units were taken out.
+        start (`finish_rewrite`). Returns how many units were taken out.
         """
         rows = self._db.execute(
             "SELECT seq, id, output_end, rejects_end FROM units ORDER BY seq"
@@ -336,7 +336,7 @@ def replaced_whole(target: Path) -> Iterator[Path]:
 
 
 def write_text_whole(target: Path, text: str, *, what: str, fix: str) -> None:
-    """Write ``text`` to ``target`` whole or not at all (:func:`replaced_whole`).
+    """Write ``text`` to ``target`` whole or not at all (`replaced_whole`).
 
     Raises:
         UsageError: the write failed (disk full, no permission): one line naming
@@ -350,7 +350,7 @@ def write_text_whole(target: Path, text: str, *, what: str, fix: str) -> None:
 
 
 def rewrite_path(rejects: Path) -> Path:
-    """Where :meth:`JobState.forget` writes the new rejects file before the rename."""
+    """Where `JobState.forget` writes the new rejects file before the rename."""
     return rejects.with_name(rejects.name + ".retry.partial")
 
 

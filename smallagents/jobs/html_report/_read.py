@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from smallagents.errors import UsageError
-from smallagents.jobs.runner import JobOptions
+from smallagents.jobs.settings import JobOptions
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""``smallagents eval NAME --input labeled.jsonl``: how often a role or pipeline is right.
+"""An evaluation run: how often a role or pipeline is right on labeled records.
 
 An evaluation is a job (``smallagents run``'s runner: workers, Ray, exactly-once
 resume) over a labeled set, followed by a report computed from the job's files.
@@ -9,19 +9,19 @@ that reaches the target accuracy with the fewest escalations.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich.console import Console
 from rich.table import Table
 
 from smallagents.errors import UsageError
-from smallagents.evaluation.metrics import BUILTIN
-from smallagents.evaluation.pipeline import EXPECTED_FIELD, SPLIT_FIELD, EvalSpec
+from smallagents.evaluation.pipeline import EXPECTED_FIELD, SPLIT_FIELD, EvalPipeline, EvalSpec
 from smallagents.evaluation.report import build_eval_report, read_eval_blocks, summary_rows
+from smallagents.jobs.launch import launch_job
 from smallagents.jobs.state import write_text_whole
 
 
@@ -98,66 +98,52 @@ def _roles_of(units: dict[str, dict[str, Any]]) -> list[str]:
     return sorted({r["role"] for u in units.values() for r in u["eval"].get("roles") or []})
 
 
-def eval_command(
-    name: Annotated[str, typer.Argument(help="A role, graph or pipeline (as for `run`).")],
-    input: Annotated[
-        Path, typer.Option("--input", "-i", help="Labeled records: JSONL or a JSON array.")
-    ],
-    metric: Annotated[
-        str, typer.Option(help=f"{', '.join(BUILTIN)}, or module:function.")
-    ] = "exact",
-    field: Annotated[
-        list[str], typer.Option(help="Answer field the metric looks at; repeatable.")
-    ] = [],  # noqa: B006
-    tolerance: Annotated[float, typer.Option(help="Absolute tolerance of numeric.")] = 1e-6,
-    score_field: Annotated[
-        str | None, typer.Option(help="Numeric answer field ranked by AUROC (judges).")
-    ] = None,
-    expected_field: Annotated[
-        str, typer.Option(help="The labeled records' expected-answer field.")
-    ] = EXPECTED_FIELD,
-    split: Annotated[
-        list[str], typer.Option(help="Only records of this split (e.g. test); repeatable.")
-    ] = [],  # noqa: B006
-    output: Annotated[
-        Path | None,
-        typer.Option(help="Scored answers (default: NAME.eval.jsonl in this folder)."),
-    ] = None,
-    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
-    large: Annotated[
-        str | None,
-        typer.Option(help="Also answer every record with this model, for routing curves."),
-    ] = None,
-    target: Annotated[
-        float | None,
-        typer.Option(help="Accuracy a routing threshold must reach (default: --large's)."),
-    ] = None,
-    model: Annotated[list[str], typer.Option(help="ROLE=SPEC, repeatable.")] = [],  # noqa: B006
-    fallback: Annotated[str | None, typer.Option(help="Escalation model for every role.")] = None,
-    votes: Annotated[
-        int | None, typer.Option(min=1, help="k of first-to-ahead-by-k for every role.")
-    ] = None,
-    config: Annotated[Path | None, typer.Option(help="smallagents.toml.")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Records run concurrently.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N records.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Job seed (default 0).")] = None,
-    fresh: Annotated[bool, typer.Option(help="Start over, discarding earlier answers.")] = False,
-    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
-    roles: Annotated[list[str], typer.Option(help="Extra roles: module, file or folder.")] = [],  # noqa: B006
-    graphs: Annotated[list[str], typer.Option(help="Extra graphs: module, file or folder.")] = [],  # noqa: B006
-    executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
-    address: Annotated[str | None, typer.Option(help="Ray cluster HOST:PORT.")] = None,
+def run_evaluation(
+    name: str,
+    *,
+    input: Path,
+    metric: str = "exact",
+    field: list[str] | None = None,
+    tolerance: float = 1e-6,
+    score_field: str | None = None,
+    expected_field: str = EXPECTED_FIELD,
+    split: list[str] | None = None,
+    output: Path | None = None,
+    report: Path | None = None,
+    large: str | None = None,
+    target: float | None = None,
+    model: list[str] | None = None,
+    fallback: str | None = None,
+    votes: int | None = None,
+    config: Path | None = None,
+    workers: int | None = None,
+    limit: int | None = None,
+    seed: int | None = None,
+    fresh: bool = False,
+    quiet: bool = False,
+    roles: list[str] | None = None,
+    graphs: list[str] | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> dict[str, Any]:
-    """Score a role or pipeline on labeled records: accuracy with a 95% interval and more."""
-    from smallagents.jobs.command import run_command
+    """Score a role or pipeline on labeled records, as ``smallagents eval`` does.
 
+    The arguments are the command's options. The answers are a job
+    (`smallagents.jobs.launch.launch_job`: workers, Ray, exactly-once resume) over a
+    copy of the labeled records, each scored against its expected answer; the
+    report is computed from the job's files. Prints a summary unless ``quiet``.
+
+    Raises:
+        SmallAgentsError: the command's one-line errors (an unknown metric, labeled
+            records that cannot be read, and every error of the job).
+    """
     spec = EvalSpec(
         metric=metric,
-        fields=tuple(field),
+        fields=tuple(field or ()),
         tolerance=tolerance,
         score_field=score_field,
         expected_field=expected_field,
-        splits=tuple(split),
+        splits=tuple(split or ()),
     )
     spec.build()  # an unknown metric fails here, before any work
     records = read_labeled(input, expected_field=expected_field, splits=spec.splits)
@@ -166,11 +152,11 @@ def eval_command(
     _write_if_changed(labeled_copy, records)
 
     def job(out: Path, extra_models: list[str]) -> dict[str, Any]:
-        return run_command(
+        return launch_job(
             name,
             input=str(labeled_copy),
             output=out,
-            model=[*model, *extra_models],
+            model=[*(model or ()), *extra_models],
             fallback=fallback,
             votes=votes,
             config=config,
@@ -183,7 +169,7 @@ def eval_command(
             graphs=graphs,
             executor=executor,
             address=address,
-            evaluation=spec,
+            wrap=functools.partial(EvalPipeline, spec=spec),
         )
 
     small_job = job(output, [])

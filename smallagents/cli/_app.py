@@ -1,7 +1,7 @@
-"""The ``smallagents`` command.
+"""The ``smallagents`` typer app: its options, and every command registered on it.
 
 Errors are one line on stderr that names the fix, with the exit code of their
-class in :mod:`smallagents.errors` (2 usage, 3 model unavailable, 4 generation);
+class in `smallagents.errors` (2 usage, 3 model unavailable, 4 generation);
 ``--debug`` shows the traceback instead.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,10 +18,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from smallagents import __version__
+from smallagents import __version__, registry
+from smallagents.cli._eval import eval_command
+from smallagents.cli._run import run_command
 from smallagents.errors import SmallAgentsError, UsageError, redact_log_records
-from smallagents.evaluation.command import eval_command
-from smallagents.jobs.command import run_command
+from smallagents.jobs.config import load_config
+from smallagents.jobs.launch import parse_sets
+from smallagents.jobs.pipelines import PipelineSettings
 
 app = typer.Typer(
     name="smallagents",
@@ -267,16 +269,19 @@ RolesOption = Annotated[
 @_guarded
 def roles_(sources: RolesOption = None) -> None:
     """List the built-in roles (and those in --roles) with their model and output schema."""
-    from smallagents.registry import builtin_roles, describe, load_roles
-
-    found = {**builtin_roles(), **load_roles(*(sources or ()))}
+    found = {**registry.builtin_roles(), **registry.load_roles(*(sources or ()))}
     table = Table(title="Roles")
     for column in ("name", "model", "output", "votes", "description"):
         table.add_column(column)
     for name, found_role in sorted(found.items()):
         spec = found_role.spec
         _plain_row(
-            table, name, spec.model, spec.output.name, str(spec.voting.k), describe(found_role)
+            table,
+            name,
+            spec.model,
+            spec.output.name,
+            str(spec.voting.k),
+            registry.describe(found_role),
         )
     Console().print(table)
 
@@ -285,14 +290,12 @@ def roles_(sources: RolesOption = None) -> None:
 @_guarded
 def graphs_(sources: GraphsOption = None) -> None:
     """List the built-in graphs (and those in --graphs) with their nodes."""
-    from smallagents.registry import builtin_graphs, describe, load_graphs
-
-    found = {**builtin_graphs(), **load_graphs(*(sources or ()))}
+    found = {**registry.builtin_graphs(), **registry.load_graphs(*(sources or ()))}
     table = Table(title="Graphs")
     for column in ("name", "nodes", "description"):
         table.add_column(column)
     for name, graph in sorted(found.items()):
-        _plain_row(table, name, ", ".join(graph.nodes), describe(graph))
+        _plain_row(table, name, ", ".join(graph.nodes), registry.describe(graph))
     Console().print(table)
 
 
@@ -309,10 +312,6 @@ def graph_show(
     ] = [],  # noqa: B006
 ) -> None:
     """Print a graph as a Mermaid flowchart, and its pipeline's settings as %% comments."""
-    from smallagents import registry
-    from smallagents.jobs.command import PipelineSettings, parse_sets
-    from smallagents.jobs.config import load_config
-
     graphs = [str(source) for source in sources or ()]
     pipeline = registry.find_pipeline(name, graphs=graphs)
     wanted = PipelineSettings(
@@ -329,7 +328,3 @@ def graph_show(
         typer.echo(compiled.mermaid())
     for key, value in (getattr(pipeline, "settings", None) or {}).items():
         typer.echo(f"%% {key} = {json.dumps(value)}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())

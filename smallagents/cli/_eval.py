@@ -1,0 +1,99 @@
+"""``smallagents eval NAME --input labeled.jsonl``: how often a role or pipeline is right.
+
+An evaluation is a job (``smallagents run``'s runner: workers, Ray, exactly-once
+resume) over a labeled set, followed by a report computed from the job's files.
+With ``--large SPEC`` a second job answers the same records with every role on
+the large model, and the report gives, for each confidence signal, the threshold
+that reaches the target accuracy with the fewest escalations.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from smallagents.evaluation.job import run_evaluation
+from smallagents.evaluation.metrics import BUILTIN
+from smallagents.evaluation.pipeline import EXPECTED_FIELD
+
+
+def eval_command(
+    name: Annotated[str, typer.Argument(help="A role, graph or pipeline (as for `run`).")],
+    input: Annotated[
+        Path, typer.Option("--input", "-i", help="Labeled records: JSONL or a JSON array.")
+    ],
+    metric: Annotated[
+        str, typer.Option(help=f"{', '.join(BUILTIN)}, or module:function.")
+    ] = "exact",
+    field: Annotated[
+        list[str], typer.Option(help="Answer field the metric looks at; repeatable.")
+    ] = [],  # noqa: B006
+    tolerance: Annotated[float, typer.Option(help="Absolute tolerance of numeric.")] = 1e-6,
+    score_field: Annotated[
+        str | None, typer.Option(help="Numeric answer field ranked by AUROC (judges).")
+    ] = None,
+    expected_field: Annotated[
+        str, typer.Option(help="The labeled records' expected-answer field.")
+    ] = EXPECTED_FIELD,
+    split: Annotated[
+        list[str], typer.Option(help="Only records of this split (e.g. test); repeatable.")
+    ] = [],  # noqa: B006
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Scored answers (default: NAME.eval.jsonl in this folder)."),
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    large: Annotated[
+        str | None,
+        typer.Option(help="Also answer every record with this model, for routing curves."),
+    ] = None,
+    target: Annotated[
+        float | None,
+        typer.Option(help="Accuracy a routing threshold must reach (default: --large's)."),
+    ] = None,
+    model: Annotated[list[str], typer.Option(help="ROLE=SPEC, repeatable.")] = [],  # noqa: B006
+    fallback: Annotated[str | None, typer.Option(help="Escalation model for every role.")] = None,
+    votes: Annotated[
+        int | None, typer.Option(min=1, help="k of first-to-ahead-by-k for every role.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="smallagents.toml.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Records run concurrently.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N records.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Job seed (default 0).")] = None,
+    fresh: Annotated[bool, typer.Option(help="Start over, discarding earlier answers.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+    roles: Annotated[list[str], typer.Option(help="Extra roles: module, file or folder.")] = [],  # noqa: B006
+    graphs: Annotated[list[str], typer.Option(help="Extra graphs: module, file or folder.")] = [],  # noqa: B006
+    executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster HOST:PORT.")] = None,
+) -> None:
+    """Score a role or pipeline on labeled records: accuracy with a 95% interval and more."""
+    run_evaluation(
+        name,
+        input=input,
+        metric=metric,
+        field=field,
+        tolerance=tolerance,
+        score_field=score_field,
+        expected_field=expected_field,
+        split=split,
+        output=output,
+        report=report,
+        large=large,
+        target=target,
+        model=model,
+        fallback=fallback,
+        votes=votes,
+        config=config,
+        workers=workers,
+        limit=limit,
+        seed=seed,
+        fresh=fresh,
+        quiet=quiet,
+        roles=roles,
+        graphs=graphs,
+        executor=executor,
+        address=address,
+    )
