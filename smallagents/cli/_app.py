@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from smallagents import __version__, registry
+from smallagents import registry
+from smallagents._version import __version__
 from smallagents.cli._eval import eval_command
 from smallagents.cli._run import run_command
 from smallagents.errors import SmallAgentsError, UsageError, redact_log_records
@@ -226,7 +227,7 @@ def bench(
     rounds: Annotated[int, typer.Option(min=1, help="Decodes per mode.")] = 4,
 ) -> None:
     """Measure constrained against raw decode speed of GGUF models on this machine."""
-    from smallagents.bench import measure_decode
+    from smallagents.cli._bench import measure_decode
 
     table = Table(title="Decode speed (tokens/s), measured in one run")
     for column in ("model", "raw", "constrained JSON", "ratio"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from smallagents.errors import UsageError
 from smallagents.models import load_model
 from smallagents.models.llama import LlamaModel
 
@@ -34,8 +35,6 @@ def measure_decode(spec: str = "default", rounds: int = 4) -> DecodeFigures:
     """Alternate schema-constrained and unconstrained decodes of the same length."""
     model = load_model(spec)
     if not isinstance(model, LlamaModel):
-        from smallagents.errors import UsageError
-
         raise UsageError(
             f"bench measures in-process GGUF models; {spec!r} is {type(model).__name__}.",
             fix="pass an embedded model name or a .gguf path.",
