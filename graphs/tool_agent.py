@@ -156,13 +156,13 @@ def build_graph(
     escalation edge to the fallback model (``--fallback`` / ``fallback=``); only when
     that does not settle it (no fallback, or the fallback gives up too) does the run
     end with status ``gave_up``. The tools are ``tools``, the tools of the job's MCP
-    servers (:func:`smallagents.job_mcp_tools`), and the function specs of the
+    servers (``smallagents.job_mcp_tools``), and the function specs of the
     input's ``tools``; a spec without a Python function can be called
     but not run (its observation says so). The Caller is decoded with the calls
     schema of exactly these tools, so no request, however hostile, can make it call
     anything else; the execute step checks the name again anyway and validates every
     argument before running. A tool marked ``requires_confirmation`` runs only when
-    the :class:`~smallagents.Run`'s ``tool_approval`` allows the call (a job's
+    the ``Run``'s ``tool_approval`` allows the call (a job's
     ``--allow-tool NAME``); otherwise its observation says it was not run.
 
     Args:
@@ -216,7 +216,7 @@ def build_graph(
         # tells the model it was not run.
         approve = run.tool_approval if run is not None else None
         if calls:
-            results = smallagents.run_calls(calls, available.values(), approve=approve)
+            results = smallagents.run_calls(calls, available.values(), approve=approve, run=run)
             entries = [r.as_dict() for r in results]
         else:
             entries = [

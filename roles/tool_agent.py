@@ -126,7 +126,7 @@ class Planner(smallagents.Role):
 
     ``give_up`` is the role saying it is unsure (``unsure="next"``): the request
     takes the escalation edge to the fallback model, when one is set. Before the
-    first result its answer is constrained to :class:`FirstPlan`.
+    first result its answer is constrained to ``FirstPlan``.
     """
 
     name = "planner"
@@ -189,15 +189,15 @@ class Planner(smallagents.Role):
         }
 
     def output_schema_for(self, values: Mapping[str, Any]) -> Any:
-        """Before any result, only "caller" or "give_up" (see :class:`FirstPlan`)."""
+        """Before any result, only "caller" or "give_up" (see ``FirstPlan``)."""
         return Plan if values["history"].strip() else FirstPlan
 
 
 class Caller(smallagents.Role):
     """Writes the tool calls that answer a request, constrained to the request's tools.
 
-    Its answer is decoded with :func:`smallagents.calls_schema` of the tools it is
-    given (:meth:`output_schema_for`): it cannot name any other tool, nor give
+    Its answer is decoded with ``smallagents.calls_schema`` of the tools it is
+    given (``output_schema_for``): it cannot name any other tool, nor give
     arguments that the tool's schema refuses, whatever the request says.
     """
 
@@ -317,10 +317,10 @@ class Caller(smallagents.Role):
 
         A model whose chat template shows tools gets the request's messages with
         the tools handed to its template, no few-shot examples, and an answer
-        constrained to the calls it writes by habit (:func:`smallagents.native_answer`:
+        constrained to the calls it writes by habit (``smallagents.native_answer``:
         up to ``native_max_calls``, or a sentence for none). An endpoint gets this
         role's prompt and the tools in its request, under names its API accepts
-        (:func:`smallagents.endpoint_answer` maps them back). Any other model gets
+        (``smallagents.endpoint_answer`` maps them back). Any other model gets
         this role's few-shot prompt.
         """
         tools = smallagents.as_tools(values["tools"])

@@ -34,6 +34,7 @@ from smallagents.errors import (
     UsageError,
 )
 from smallagents.graph import END, START, CompiledGraph, Graph, current_run
+from smallagents.jobs.caller_pipeline import CallerPipeline
 from smallagents.jobs.pipelines import GraphPipeline, UnitResult
 from smallagents.models import Generation, Message, Model, ModelPool, Prompt, load_model
 from smallagents.prompts import Example
@@ -67,7 +68,6 @@ from smallagents.tools import (
     tool,
 )
 from smallagents.tools import job_tools as job_mcp_tools
-from smallagents.tools._caller import CallerPipeline
 
 try:
     __version__ = version("smallagents")

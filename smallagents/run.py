@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import statistics
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from smallagents.errors import StructuredOutputError
 from smallagents.models.base import Generation
 from smallagents.models.pool import ModelPool, thread_pool
 
-if TYPE_CHECKING:
-    from smallagents.tools import ToolApproval
+# Here rather than beside Tool: a Run holds one, and run sits below tools in the layers.
+ToolApproval = Callable[[Any, Mapping[str, Any]], bool]
+"""Decides whether one call of a tool marked ``requires_confirmation`` may run: called
+with the tool (a ``smallagents.Tool``) and the validated arguments; ``True`` runs it.
+An exception it raises is not caught: it is the operator's code, not the model's."""
 
 RecordStatus = Literal["ok", "escalated", "unresolved"]
 EscalationReason = Literal[

@@ -44,9 +44,9 @@ def test_a_sentence_is_the_choice_not_to_call() -> None:
 
 def test_a_real_caller_answer_has_confidence_on_its_calls(pool) -> None:  # type: ignore[no-untyped-def]
     from smallagents import Run
+    from smallagents.jobs.caller_pipeline import CallerPipeline
     from smallagents.registry import builtin_roles
     from smallagents.run import RoleSettings
-    from smallagents.tools._caller import CallerPipeline
 
     caller = builtin_roles()["caller"]
     run = Run(pool=pool, settings={"caller": RoleSettings(model="qwen-0.5b")})

@@ -199,7 +199,7 @@ def act(state):
     run = smallagents.current_run()
     arguments = {{"path": state["path"], "content": state["content"]}}
     call = {{"name": "write_file", "arguments": arguments}}
-    (result,) = smallagents.run_calls([call], TOOLS, approve=run.tool_approval)
+    (result,) = smallagents.run_calls([call], TOOLS, approve=run.tool_approval, run=run)
     return {{"status": result.status, "observation": result.observation}}
 
 

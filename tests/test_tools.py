@@ -28,7 +28,7 @@ from smallagents import (
 from smallagents.models.embedded import embedded_path
 from smallagents.models.vocab import tokenizer_for
 from smallagents.structured.schema import RedFlag
-from smallagents.tools import OPENAI_TOOL_NAME, parse_docstring, truncate
+from smallagents.tools import OPENAI_TOOL_NAME, describe_schema, parse_docstring, truncate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,6 +137,20 @@ def test_a_function_becomes_a_tool_with_a_schema_from_its_hints_and_docstring() 
     }
     # The decorated function is still the function for Python callers.
     assert get_weather("Oslo") == "18 degrees celsius in Oslo"
+
+
+def test_a_default_that_is_not_json_is_not_shown_and_still_applies() -> None:
+    # Was an AttributeError (pydantic has no PydanticSerializationError; pydantic_core does).
+    unset = object()
+
+    @tool
+    def lookup(word: str, source: Any = unset) -> str:
+        """Look a word up."""
+        return f"{word}: {'default' if source is unset else source}"
+
+    assert lookup.parameters["properties"]["source"] == {}
+    assert lookup.parameters["required"] == ["word"]
+    assert lookup.run({"word": "cat"}).observation == "cat: default"
 
 
 def test_the_decorator_takes_a_name_description_timeout_and_output_limit() -> None:
@@ -463,6 +477,46 @@ def test_run_calls_runs_in_order_and_reports_unknown_names() -> None:
         "observation": "8",
         "truncated": False,
     }
+
+
+def test_run_calls_counts_each_call_on_the_run_it_is_given() -> None:
+    @tool
+    def double(n: int) -> int:
+        """Double a number."""
+        return 2 * n
+
+    calls = [
+        {"name": "double", "arguments": {"n": 4}},
+        {"name": "double", "arguments": {"n": 5}},
+        {"name": "rm", "arguments": {}},
+    ]
+    run = smallagents.Run()
+    smallagents.run_calls(calls, [double], run=run)
+    assert run.counters == {"tool_calls.ok": 2, "tool_calls.unknown_tool": 1}
+
+
+def test_a_schemas_refs_are_followed_in_its_prompt_text() -> None:
+    # One resolver (structured.schema.resolve_pointer): a pointer may index a list, a
+    # dangling one reads as any type, and a recursive one stops after a few levels.
+    schema = {
+        "type": "object",
+        "properties": {
+            "p": {"$ref": "#/$defs/point"},
+            "n": {"$ref": "#/$defs/node"},
+            "gone": {"$ref": "#/$defs/missing"},
+            "first": {"$ref": "#/properties/both/anyOf/0"},
+            "both": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+        },
+        "required": ["p"],
+        "$defs": {
+            "point": {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]},
+            "node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/node"}}},
+        },
+    }
+    assert describe_schema(schema) == (
+        '{"p": {"x": number}, "n"?: {"next"?: {"next"?: {"next"?: ...}}}, "gone"?: any, '
+        '"first"?: integer, "both"?: integer|string}'
+    )
 
 
 def test_tools_are_described_compactly_for_a_prompt() -> None:

@@ -11,6 +11,7 @@ prompt text), ``_files`` (file tools confined to one folder), ``_mcp`` and
 
 from __future__ import annotations
 
+from smallagents.run import ToolApproval
 from smallagents.tools._caller import (
     MAX_NO_CALL_CHARS,
     CallsAnswer,
@@ -56,13 +57,7 @@ from smallagents.tools._specs import (
     read_spec,
     schema_depth,
 )
-from smallagents.tools._tool import (
-    DEFAULT_MAX_OUTPUT_CHARS,
-    DEFAULT_TIMEOUT,
-    Tool,
-    ToolApproval,
-    tool,
-)
+from smallagents.tools._tool import DEFAULT_MAX_OUTPUT_CHARS, DEFAULT_TIMEOUT, Tool, tool
 
 __all__ = [
     "DEFAULT_MAX_CALLS",

@@ -1,15 +1,15 @@
-"""The caller: tool calls for a request, in the prompt format each model reads best, and its job.
+"""The caller: tool calls for a request, in the prompt format each model reads best.
 
 Measured (FACTS.md, README "Tools"): a model whose chat template shows tools
 (Qwen2.5's ChatML) calls them better when handed its tools through that template
-than through our own prompt. So a Caller gives such a model a :class:`ToolPrompt`
+than through our own prompt. So a Caller gives such a model a ``ToolPrompt``
 (its messages plus the tools, which ``LlamaModel.render`` passes to the template)
-and constrains only the call the model writes (:func:`native_answer`): the JSON
+and constrains only the call the model writes (``native_answer``): the JSON
 object ``{"name": ..., "arguments": ...}`` it writes by habit (in a ```` ```json ````
 fence or not, several on separate lines for several calls), or a short sentence
 instead, which means no tool fits. Other models get the role's own few-shot
 prompt; an OpenAI-compatible endpoint gets it too, with the tools in the request
-under names its API accepts (:func:`endpoint_answer` maps them back).
+under names its API accepts (``endpoint_answer`` maps them back).
 Whatever the format, the answer parses to ``{"calls": [{"name", "arguments"}, ...]}``.
 """
 
@@ -21,9 +21,9 @@ import math
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from smallagents.errors import RoleInputError, SchemaError, ToolArgumentError, UsageError
+from smallagents.errors import SchemaError
 from smallagents.models.base import Message, Model
 from smallagents.structured.confidence import field_confidence
 from smallagents.structured.schema import CompiledSchema, RedFlag, compile_schema, one_line
@@ -31,11 +31,6 @@ from smallagents.tools._calls import as_tools, calls_schema
 from smallagents.tools._mcp_job import job_tools
 from smallagents.tools._specs import bfcl_messages, openai_aliases
 from smallagents.tools._tool import Tool
-
-if TYPE_CHECKING:
-    from smallagents.jobs.pipelines import UnitResult
-    from smallagents.role import Role
-    from smallagents.run import Run
 
 MAX_NO_CALL_CHARS = 160
 """Characters of the sentence a model may write instead of a call ("no tool fits")."""
@@ -59,17 +54,17 @@ class CallsAnswer(CompiledSchema):
     """A calls schema whose answer is written in a model's own format.
 
     ``native``: the grammar is the model's habit (see the module docstring) and
-    :meth:`parse` reads it; otherwise the answer is the ``{"calls": [...]}`` JSON of
+    ``parse`` reads it; otherwise the answer is the ``{"calls": [...]}`` JSON of
     the schema. ``names`` maps the names the model writes (endpoint aliases) back
     to the tools' own. Either way the parsed value is ``{"calls": [...]}`` with the
-    tools' own names, validated against :func:`~smallagents.calls_schema`.
+    tools' own names, validated against ``calls_schema``.
     """
 
     native: bool = False
     names: Mapping[str, str] = field(default_factory=dict)
 
     def parse(self, text: str) -> Any:
-        """The calls in ``text``, with the tools' own names; :class:`RedFlag` if invalid."""
+        """The calls in ``text``, with the tools' own names; ``RedFlag`` if invalid."""
         if not self.native:
             value = super().parse(text)
             for call in value.get("calls", []):
@@ -158,9 +153,9 @@ def native_answer(tools: Sequence[Tool], *, max_calls: int) -> CallsAnswer:
     """The grammar of a call as a tool-template model writes it, and its parse.
 
     One to ``max_calls`` compact JSON objects ``{"name": TOOL, "arguments": {...}}``
-    (each an ``anyOf`` over the tools, as in :func:`~smallagents.calls_schema`) on
+    (each an ``anyOf`` over the tools, as in ``calls_schema``) on
     separate lines, optionally in a ```` ```json ```` fence; or a sentence of at most
-    :data:`MAX_NO_CALL_CHARS` characters that does not start with ``{`` or a
+    ``MAX_NO_CALL_CHARS`` characters that does not start with ``{`` or a
     backtick, read as no call.
 
     Raises:
@@ -238,7 +233,11 @@ def endpoint_answer(tools: Sequence[Tool], *, max_calls: int) -> tuple[CallsAnsw
 
 
 _renders: weakref.WeakKeyDictionary[Model, bool] = weakref.WeakKeyDictionary()
-_PROBE = {"name": "probe_tool_7f3a", "description": "", "parameters": {"type": "object"}}
+_PROBE: dict[str, Any] = {
+    "name": "probe_tool_7f3a",
+    "description": "",
+    "parameters": {"type": "object"},
+}
 
 
 def renders_tools(model: Model) -> bool:
@@ -290,7 +289,7 @@ def calls_of(value: Any) -> list[dict[str, Any]]:
 def caller_inputs(data: Mapping[str, Any]) -> tuple[Any, list[Tool]]:
     """A record's request and tools: ``{"query", "tools"}``, or BFCL's ``{"question", "function"}``.
 
-    The job's MCP servers' tools (:func:`smallagents.job_mcp_tools`) come after the
+    The job's MCP servers' tools (``smallagents.job_mcp_tools``) come after the
     record's own (a record may then leave ``tools`` out).
 
     Raises:
@@ -316,89 +315,3 @@ def caller_inputs(data: Mapping[str, Any]) -> tuple[Any, list[Tool]]:
     if not tools:
         raise ValueError("the record offers no tools, so there is nothing to call")
     return query, tools
-
-
-class CallerPipeline:
-    """A job pipeline that runs a Caller role per record; nothing is executed.
-
-    Each input record is ``{"id"?, "query": str, "tools": [spec, ...]}`` or a line
-    of a BFCL category file, ``{"id", "question": [[messages]], "function": [spec,
-    ...]}``; each output record ``{"id", "query", "calls": [{"name", "arguments"}],
-    "status", "escalated", "seed_id", "models"}`` (``calls`` may hold several calls,
-    or none when no tool fits). The role must take ``query`` and ``tools`` (and
-    ``history``, given empty, if it has it) and answer ``{"calls": [...]}``. A record
-    whose tools are not valid specs (or none), or whose query is not a request, is
-    rejected with the reason, not stopped on: it is the record's fault, not the job's.
-    """
-
-    def __init__(self, role: Role, *, name: str = "caller") -> None:
-        """Args:
-        role: the Caller role.
-        name: the pipeline's name (``smallagents run NAME``).
-        """
-        missing = [key for key in ("query", "tools") if key not in role.spec.inputs]
-        if missing:
-            raise UsageError(
-                f"Role {role.name!r} cannot be a caller pipeline: no input(s) "
-                f"{', '.join(missing)}.",
-                fix="use a role with inputs query and tools.",
-            )
-        self.role = role
-        self.name = name
-
-    def required_fields(self) -> tuple[str, ...]:
-        """None up front: a record has query and tools, or BFCL's question and function."""
-        return ()
-
-    def run_unit(self, data: Mapping[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
-        """Ask the Caller for the calls that answer one record's query."""
-        from smallagents.jobs.pipelines import UnitResult
-
-        head: dict[str, Any] = {"id": unit_id, "query": data.get("query", data.get("question"))}
-        provenance = {"seed_id": data.get("id")}
-
-        def reject(reason: str) -> UnitResult:
-            return UnitResult(rejects=[{**head, **provenance, "reason": reason}])
-
-        try:
-            query, given = caller_inputs(data)
-        except UsageError as error:
-            return reject(f"bad tools: {error}")
-        except ValueError as error:
-            return reject(f"bad record: {error}")
-        tools = {item.name: item for item in given}
-        inputs: dict[str, Any] = {"query": query, "tools": [t.to_openai() for t in given]}
-        if "history" in self.role.spec.inputs:
-            inputs["history"] = ""
-        try:
-            record = self.role.invoke(inputs, run=run, seed=seed)
-        except RoleInputError as error:  # e.g. a query that is not a string
-            return reject(error.message)
-        except UsageError as error:  # tools that together cannot be one grammar
-            return reject(f"bad tools: {error}")
-        calls = calls_of(record.value)
-        out = {
-            **head,
-            "calls": calls,
-            "status": record.status,
-            "escalated": record.escalated,
-            **provenance,
-            "models": {self.role.name: record.model},
-        }
-        notes = [note for item in given for note in item.notes]
-        if notes:
-            out["spec_notes"] = notes
-        result = UnitResult(records=[record])
-        if not record.resolved:
-            out["reason"] = f"unresolved ({record.escalation_reason}): {record.detail}"
-            result.rejects.append(out)
-            return result
-        try:  # the grammar and the schema already saw to this; a second look costs nothing
-            for call in calls:
-                tools[call["name"]].validate(call["arguments"])
-        except (KeyError, ToolArgumentError) as error:
-            out["reason"] = f"invalid call: {error}"
-            result.rejects.append(out)
-            return result
-        result.outputs.append(out)
-        return result

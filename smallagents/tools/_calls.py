@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from smallagents.errors import ToolDefinitionError, UsageError
+from smallagents.run import Run, ToolApproval
 from smallagents.structured.schema import compile_schema
 from smallagents.tools._parameters import has_local_ref, rebased
 from smallagents.tools._result import ToolResult
-from smallagents.tools._tool import Tool, ToolApproval
+from smallagents.tools._tool import Tool
 
 DEFAULT_MAX_CALLS = 3
 """Calls one Caller answer may hold."""
 
 TOOL_CALLS = "tool_calls."
 """The prefix of a run's counters of tool calls: ``tool_calls.ok``,
-``tool_calls.needs_confirmation`` and so on, one per :data:`ToolStatus`."""
+``tool_calls.needs_confirmation`` and so on, one per ``ToolStatus``."""
 
 
 def allow_tools(names: Iterable[str]) -> ToolApproval:
@@ -143,13 +144,18 @@ def run_calls(
     tools: Iterable[Tool | Mapping[str, Any]],
     *,
     approve: ToolApproval | None = None,
+    run: Run | None = None,
 ) -> list[ToolResult]:
     """Run a Caller's calls in order; a name no tool has gives an ``unknown_tool`` result.
 
-    ``approve`` decides on calls of tools marked ``requires_confirmation`` (see
-    :meth:`Tool.run`); without it they do not run. Inside a graph run, each call is
-    counted on the run as ``tool_calls.STATUS`` (:data:`TOOL_CALLS`), so a job's
-    report says how many calls ran, failed or were refused.
+    Args:
+        calls: ``{"name", "arguments"}`` objects, as a Caller answers them.
+        tools: the tools the calls may name (tools or function specs).
+        approve: decides on calls of tools marked ``requires_confirmation`` (see
+            ``Tool.run``); without it they do not run (e.g. ``run.tool_approval``).
+        run: counts each call as ``tool_calls.STATUS`` (`TOOL_CALLS`), so that a
+            job's report says how many calls ran, failed or were refused; a graph
+            step passes its own (``smallagents.current_run()``). ``None``: not counted.
     """
     by_name = {item.name: item for item in as_tools(tools)}
     results: list[ToolResult] = []
@@ -169,21 +175,14 @@ def run_calls(
             )
             continue
         results.append(found.run(arguments, approve=approve))
-    _count_on_run(results)
+    if run is not None:
+        # Counted here, where every graph's calls pass, rather than in each graph: the
+        # job then reports refused calls of any graph that runs tools.
+        for result in results:
+            run.count(TOOL_CALLS + result.status)
     return results
 
 
-def _count_on_run(results: Sequence[ToolResult]) -> None:
-    # Counted here, where every graph's calls pass, rather than in each graph: the
-    # job then reports refused calls of any graph that runs tools.
-    from smallagents.graph import current_run  # graph imports langgraph: only when used
-
-    run = current_run()
-    if run is not None:
-        for result in results:
-            run.count(TOOL_CALLS + result.status)
-
-
 def describe_tools(tools: Iterable[Tool | Mapping[str, Any] | Callable[..., Any]]) -> str:
-    """Tools for a prompt: one :meth:`Tool.describe` block per tool, each under a dash."""
+    """Tools for a prompt: one ``Tool.describe`` block per tool, each under a dash."""
     return "\n".join(f"- {item.describe()}" for item in as_tools(tools))

@@ -50,8 +50,10 @@ class ConfinedFolder:
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        """Args:
-        root: an existing folder.
+        """Resolve ``root`` once, links and all.
+
+        Args:
+            root: an existing folder.
 
         Raises:
             ToolDefinitionError: ``root`` is not an existing folder.

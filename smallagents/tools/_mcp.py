@@ -8,15 +8,15 @@
 
 A server is started over stdio (``command``, ``args``, ``env``) or reached over
 streamable HTTP (``url``). Its tools are listed with their input schemas (MCP's
-``inputSchema``, read like any other spec: see :mod:`smallagents.tool_specs`) and
-become :class:`~smallagents.Tool` objects whose calls go to the server: the
+``inputSchema``, read like any other spec: see ``read_spec``) and
+become ``Tool`` objects whose calls go to the server: the
 arguments are validated against the schema first, the call has the tool's timeout,
 a tool marked ``requires_confirmation`` runs only when approved (``--allow-tool``),
 and the observation is cut to ``max_output_chars``, as for Python tools.
 
 The session lives on one background thread with its own event loop, for as long as
-the :class:`McpServer` is open (a job opens it for the job). A server that does not
-start, or that dies while a call waits, raises :class:`~smallagents.errors.ToolServerError`
+the ``McpServer`` is open (a job opens it for the job). A server that does not
+start, or that dies while a call waits, raises ``ToolServerError``
 naming it: a job rejects the unit that needed it and goes on (and tries to start the
 server again for the next unit).
 """
@@ -105,7 +105,7 @@ class McpServer:
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
         requires_confirmation: Sequence[str] = (),
     ) -> None:
-        """Args: see :class:`McpServerConfig` (or pass one as ``name``)."""
+        """A server from its settings (see ``McpServerConfig``), or from one given as ``name``."""
         self.config = (
             name
             if isinstance(name, McpServerConfig)
@@ -367,7 +367,7 @@ def mcp_tools(
 ) -> list[Tool]:
     """The tools of one MCP server, kept running until the process exits.
 
-    For a server that should stop sooner, use :class:`McpServer` as a context manager.
+    For a server that should stop sooner, use ``McpServer`` as a context manager.
 
     Raises:
         ToolServerError: the server did not start or list its tools.

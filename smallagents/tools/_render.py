@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from smallagents.structured.schema import resolve_pointer
+
 
 def describe_schema(schema: Mapping[str, Any], *, root: Mapping[str, Any] | None = None) -> str:
     """A JSON Schema as a compact, JSON-like type for a prompt.
@@ -23,7 +25,7 @@ def _render(schema: Any, root: Mapping[str, Any], depth: int) -> str:
         return "..."
     ref = schema.get("$ref")
     if isinstance(ref, str):
-        return _render(_resolve_pointer(root, ref), root, depth + 1)
+        return _render(resolve_pointer(root, ref), root, depth + 1)
     if "const" in schema:
         return json.dumps(schema["const"], ensure_ascii=False)
     if "enum" in schema:
@@ -69,15 +71,3 @@ def _render_object(schema: Mapping[str, Any], root: Mapping[str, Any], depth: in
                 text += f" ({description[:80]})"
         parts.append(text)
     return "{" + ", ".join(parts) + "}"
-
-
-def _resolve_pointer(root: Mapping[str, Any], ref: str) -> Any:
-    node: Any = root
-    for part in ref.removeprefix("#").split("/"):
-        if not part:
-            continue
-        part = part.replace("~1", "/").replace("~0", "~")
-        if not isinstance(node, Mapping) or part not in node:
-            return {}
-        node = node[part]
-    return node

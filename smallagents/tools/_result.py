@@ -31,7 +31,7 @@ class ToolResult:
     Attributes:
         name: the tool called.
         arguments: the arguments as the model gave them.
-        status: how the call ended (see :data:`ToolStatus`).
+        status: how the call ended (see ``ToolStatus``).
         observation: the result (or the error) as text, at most the tool's
             ``max_output_chars``.
         seconds: wall time of the call, validation included.

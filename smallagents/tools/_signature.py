@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import pydantic
 import typing_extensions
-from pydantic_core import to_jsonable_python
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from smallagents.errors import ToolDefinitionError
 
@@ -104,7 +104,9 @@ def function_parameters(
         )
     # A TypedDict, not a model: arguments the model leaves out are not passed, so the
     # function's own defaults apply, and parameter names cannot clash with BaseModel's.
-    arguments_type: Any = typing_extensions.TypedDict(  # type: ignore[operator]
+    # Called through an Any: the type checker only knows TypedDict's class syntax.
+    make_typed_dict: Any = typing_extensions.TypedDict
+    arguments_type: Any = make_typed_dict(
         f"{re.sub(r'[^0-9A-Za-z_]', '_', name)}_arguments", fields
     )
     arguments_type.__pydantic_config__ = pydantic.ConfigDict(extra="forbid")
@@ -123,7 +125,7 @@ def function_parameters(
     for key, default in defaults.items():
         try:  # shown to the model; a default that is not JSON stays the function's secret
             schema["properties"][key]["default"] = to_jsonable_python(default)
-        except (pydantic.PydanticSerializationError, TypeError, ValueError):
+        except (PydanticSerializationError, TypeError, ValueError):
             continue
     return schema, adapter
 

@@ -3,13 +3,13 @@
 A tool's name is used in process, where the grammar can hold any string, so the
 rule here is loose: a non-empty string of printable characters without
 whitespace (or ``*``, which ``--allow-tool`` would read as a wildcard), at most
-:data:`MAX_TOOL_NAME` long (``math.gcd``, ``uber.ride``,
+``MAX_TOOL_NAME`` long (``math.gcd``, ``uber.ride``,
 ``repos/list``, ``getUserInfo``). Only where a name crosses into an
 OpenAI-compatible endpoint, whose API allows ``[A-Za-z0-9_-]{1,64}``, is it
-replaced by an alias for the request (:func:`openai_aliases`), and the answer's
+replaced by an alias for the request (``openai_aliases``), and the answer's
 names mapped back.
 
-Dialects accepted by :func:`read_spec`:
+Dialects accepted by ``read_spec``:
 
 * OpenAI: ``{"type": "function", "function": {"name", "description", "parameters"}}``
   and the bare ``{"name", "description", "parameters"}``;
@@ -39,7 +39,7 @@ TOOL_NAME = re.compile(r"^[^\s\x00-\x1f\x7f-\x9f*]{1,256}$")
 """A tool name in process: printable characters but whitespace and ``*``, 1 to 256 of them."""
 
 OPENAI_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-"""The OpenAI API's rule for function names (endpoints enforce it; see :func:`openai_aliases`)."""
+"""The OpenAI API's rule for function names (endpoints enforce it; see ``openai_aliases``)."""
 
 MAX_SCHEMA_DEPTH = 32
 """How deep a tool's parameters may nest (objects and arrays): deeper is refused, not a crash."""
@@ -54,7 +54,7 @@ _EXPECTED = (
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """A spec read from any dialect: what a :class:`~smallagents.Tool` is made from.
+    """A spec read from any dialect: what a ``Tool`` is made from.
 
     Attributes:
         name: the tool's name, as given.

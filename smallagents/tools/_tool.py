@@ -6,11 +6,12 @@ import inspect
 import json
 from collections.abc import Callable, Mapping
 from time import perf_counter
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import pydantic
 
 from smallagents.errors import ToolArgumentError, ToolDefinitionError, ToolServerError
+from smallagents.run import ToolApproval
 from smallagents.structured.schema import RedFlag
 from smallagents.tools._parameters import checked_parameters
 from smallagents.tools._render import describe_schema
@@ -27,22 +28,17 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_OUTPUT_CHARS = 1000
 """Characters of a tool's output kept in its observation."""
 
-ToolApproval = Callable[["Tool", Mapping[str, Any]], bool]
-"""Decides whether one call of a tool marked ``requires_confirmation`` may run: called
-with the tool and the validated arguments; ``True`` runs it. An exception it raises
-is not caught: it is the operator's code, not the model's."""
-
 
 class Tool:
     """A function a model may call: a name, a description and a JSON Schema of its arguments.
 
-    Make one with :func:`tool` (a Python function), :meth:`Tool.from_spec` (a function
+    Make one with ``tool`` (a Python function), ``Tool.from_spec`` (a function
     spec: OpenAI, Anthropic, MCP or BFCL) or the constructor. Everything is checked when
     the tool is made: the name, the parameters as a JSON Schema, and that the grammar
     engine can express them (a keyword it cannot, such as ``uniqueItems``, is a
-    :class:`~smallagents.errors.SchemaError` now, never a looser grammar later).
+    ``SchemaError`` now, never a looser grammar later).
 
-    :meth:`run` is how a model's call is executed: the arguments are validated
+    ``run`` is how a model's call is executed: the arguments are validated
     against the schema (and, for a Python tool, converted by pydantic) before the
     function runs, on a worker thread with a timeout; the result or the error
     becomes an observation string. Model text is only ever data here: it is never
@@ -74,17 +70,19 @@ class Tool:
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
         requires_confirmation: bool = False,
     ) -> None:
-        """Args:
-        name: printable characters without whitespace, at most 256 (``math.gcd``
-            is fine; see :mod:`smallagents.tool_specs` for endpoints' stricter rule).
-        description: what the tool does, in a sentence the model can use.
-        parameters: the JSON Schema of the arguments, with ``"type": "object"``
-            (default: no arguments).
-        function: called with the validated arguments as keyword arguments.
-        timeout: seconds a call may run before its observation says it timed out.
-        max_output_chars: characters of output kept in an observation.
-        requires_confirmation: run a call only when an approval says so (see
-            :meth:`run`); a job runs it only with ``--allow-tool NAME``.
+        """Check the name, the limits and the parameters' schema.
+
+        Args:
+            name: printable characters without whitespace, at most 256 (``math.gcd``
+                is fine; see ``openai_aliases`` for endpoints' stricter rule).
+            description: what the tool does, in a sentence the model can use.
+            parameters: the JSON Schema of the arguments, with ``"type": "object"``
+                (default: no arguments).
+            function: called with the validated arguments as keyword arguments.
+            timeout: seconds a call may run before its observation says it timed out.
+            max_output_chars: characters of output kept in an observation.
+            requires_confirmation: run a call only when an approval says so (see
+                ``run``); a job runs it only with ``--allow-tool NAME``.
 
         Raises:
             ToolDefinitionError: a bad name, a non-object schema, a remote ``$ref``,
@@ -129,7 +127,7 @@ class Tool:
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
         requires_confirmation: bool = False,
     ) -> Tool:
-        """A tool from a typed Python function (what :func:`tool` does).
+        """A tool from a typed Python function (what ``tool`` does).
 
         The parameters' JSON Schema comes from their type hints (through pydantic),
         each parameter's description from the docstring's Google-style ``Args:``
@@ -141,7 +139,7 @@ class Tool:
                 ``**kwargs``, a positional-only parameter, a type without a JSON
                 Schema, no description, or an ``Args:`` entry that names no parameter.
         """
-        tool_name = name or getattr(function, "__name__", "")
+        tool_name: str = name or cast(str, getattr(function, "__name__", ""))
         summary, argument_docs = parse_docstring(inspect.getdoc(function) or "")
         text = description if description is not None else summary
         if not text or not text.strip():
@@ -178,9 +176,9 @@ class Tool:
         OpenAI's ``{"name", "description", "parameters"}`` and its wrapped form
         ``{"type": "function", "function": {...}}``, Anthropic's ``input_schema``,
         MCP's ``inputSchema``, and BFCL's specs (types ``dict``, ``float``, ``tuple``,
-        ``any``, mapped to JSON Schema; :attr:`notes` says what was mapped). Without
+        ``any``, mapped to JSON Schema; ``notes`` says what was mapped). Without
         ``function`` the tool can be offered to a Caller (its calls are produced,
-        validated and returned) but not run: :meth:`run` answers ``not_runnable``.
+        validated and returned) but not run: ``run`` answers ``not_runnable``.
 
         Raises:
             ToolDefinitionError: the spec is not an object, is of no known dialect
@@ -211,7 +209,7 @@ class Tool:
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
         requires_confirmation: bool = False,
     ) -> Tool:
-        """A tool from an OpenAI function spec (any dialect: see :meth:`from_spec`)."""
+        """A tool from an OpenAI function spec (any dialect: see ``from_spec``)."""
         return cls.from_spec(
             spec,
             function=function,
@@ -224,11 +222,11 @@ class Tool:
         """The tool as an OpenAI function spec (``{"type": "function", "function": ...}``).
 
         Its parameters are those given (BFCL's types mapped), not closed: read back
-        with :meth:`from_spec`, it is the same tool.
+        with ``from_spec``, it is the same tool.
 
         Args:
             name: the name to give it instead of its own (an endpoint's alias, see
-                :func:`smallagents.tool_specs.openai_aliases`).
+                ``openai_aliases``).
         """
         return {
             "type": "function",
@@ -278,19 +276,19 @@ class Tool:
         """Execute one call: validate, run with the timeout, and make the observation.
 
         Never raises for the call's own failures: invalid arguments, an exception in
-        the tool and a timeout all come back as a :class:`ToolResult` whose
+        the tool and a timeout all come back as a ``ToolResult`` whose
         observation says what happened. A timed-out function keeps running on its
         daemon thread (Python cannot stop a thread); its result is discarded.
-
-        Raises:
-            ToolServerError: the tool's MCP server is gone (not the call's fault:
-                a job rejects the unit rather than show the model an error).
 
         Args:
             arguments: the call's arguments, as the model gave them.
             approve: asked, after validation, whether a tool marked
                 ``requires_confirmation`` may run with these arguments. Without
                 one such a tool never runs: its result is ``needs_confirmation``.
+
+        Raises:
+            ToolServerError: the tool's MCP server is gone (not the call's fault:
+                a job rejects the unit rather than show the model an error).
         """
         start = perf_counter()
         given = dict(arguments) if isinstance(arguments, Mapping) else {}
@@ -319,10 +317,10 @@ class Tool:
                 given, "timeout", f"error: {self.name} timed out after {self.timeout:g} s", start
             )
         if isinstance(outcome, Raised):
-            error = outcome.error
-            if isinstance(error, ToolServerError):
-                raise error  # the server is gone, not the call wrong: the unit fails
-            return self._result(given, "error", f"error: {type(error).__name__}: {error}", start)
+            raised = outcome.error
+            if isinstance(raised, ToolServerError):
+                raise raised  # the server is gone, not the call wrong: the unit fails
+            return self._result(given, "error", f"error: {type(raised).__name__}: {raised}", start)
         return self._result(given, "ok", format_output(outcome), start)
 
     def describe(self) -> str:
@@ -387,28 +385,29 @@ def tool(
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
     requires_confirmation: bool = False,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
-    """Make a typed Python function a :class:`Tool`; bare (``@tool``) or with arguments.
+    """Make a typed Python function a ``Tool``; bare (``@tool``) or with arguments.
 
-    ::
+    Example:
+        ::
 
-        @smallagents.tool(timeout=5)
-        def get_weather(city: str, unit: Literal["celsius", "fahrenheit"] = "celsius") -> dict:
-            \"\"\"Get the current weather in a city.
+            @smallagents.tool(timeout=5)
+            def get_weather(city: str, unit: Literal["celsius", "fahrenheit"] = "celsius") -> dict:
+                \"\"\"Get the current weather in a city.
 
-            Args:
-                city: the city's name, e.g. Paris.
-                unit: the temperature unit.
-            \"\"\"
+                Args:
+                    city: the city's name, e.g. Paris.
+                    unit: the temperature unit.
+                \"\"\"
 
     Args:
         name: the tool's name (default: the function's).
         description: what it does (default: the docstring before its sections).
         timeout: seconds a call may run.
         max_output_chars: characters of output kept in an observation.
-        requires_confirmation: run a call only when approved (see :meth:`Tool.run`).
+        requires_confirmation: run a call only when approved (see ``Tool.run``).
 
     Raises:
-        ToolDefinitionError: see :meth:`Tool.from_function`.
+        ToolDefinitionError: see ``Tool.from_function``.
     """
 
     def decorate(fn: Callable[..., Any]) -> Tool:
