@@ -345,7 +345,7 @@ class RecursionLimitError(SmallAgentsError):
 
 
 class ToolServerError(SmallAgentsError):
-    """An MCP server (see ``smallagents.mcp``) that failed to start or stopped answering."""
+    """An MCP server (see ``smallagents.tools``) that failed to start or stopped answering."""
 
     code = "tool_server"
     exit_code = 3

@@ -296,7 +296,7 @@ class LlamaModel(Model):
         With a chat template, a plain string is one user turn. Without one, message
         contents are joined by blank lines: plain completion text, never a foreign
         template. Messages that carry ``tools`` (OpenAI function specs, as a Caller's
-        ``smallagents.caller.ToolPrompt`` does) hand them to the template, which
+        ``smallagents.tools.ToolPrompt`` does) hand them to the template, which
         renders them the way the model was trained to read them (a template without
         tool support ignores them).
         """

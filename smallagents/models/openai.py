@@ -75,7 +75,7 @@ class OpenAIModel(Model):
     """A chat model served over HTTP by any OpenAI-compatible server."""
 
     sends_tools = True
-    """A prompt's ``tools`` (a Caller's ``smallagents.caller.ToolPrompt``) go in the
+    """A prompt's ``tools`` (a Caller's ``smallagents.tools.ToolPrompt``) go in the
     request's ``tools``; their names must then fit the API's rule (the Caller aliases them)."""
 
     def __init__(
