@@ -100,12 +100,18 @@ def _load_file(path: Path) -> ModuleType:
 
 
 def collect(modules: Iterable[ModuleType], kind: type[T]) -> dict[str, T]:
-    """Every public object of type ``kind`` in ``modules``, by its ``name``."""
+    """Every public object of type ``kind`` in ``modules``, by its ``name``.
+
+    A pipeline factory counts as its ``graph`` (the default one, uncompiled) when
+    graphs are collected, so ``smallagents graphs`` lists what a factory builds.
+    """
     found: dict[str, T] = {}
     for module in modules:
         for attribute, value in vars(module).items():
             if attribute.startswith("_"):
                 continue
+            if kind is Graph and is_pipeline_factory(value):
+                value = getattr(value, "graph", None)
             if isinstance(value, type) and issubclass(value, kind) and hasattr(value, "spec"):
                 value = value()  # a Role subclass: its default instance
             if isinstance(value, kind):

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from smallagents import registry
 from smallagents.errors import StateError
 from smallagents.jobs import ray_executor
 from smallagents.jobs.config import load_config
@@ -272,7 +273,14 @@ from ._pipeline import EchoFactory
 echo_factory = EchoFactory()
 """
 FACTORY_MODULE = """
+from typing import TypedDict
+
+import smallagents
 from smallagents.jobs.pipelines import UnitResult
+
+
+class State(TypedDict):
+    text: str
 
 BUILT = []
 
@@ -292,6 +300,10 @@ class Configured:
 
 class EchoFactory:
     name = "tagged"
+
+    @property
+    def graph(self):
+        return smallagents.Graph("tagged", state=State, description="what the factory builds")
 
     def build(self, file, command_line, *, where):
         BUILT.append((dict(file), dict(command_line), where))
@@ -326,6 +338,8 @@ def test_a_package_folder_exposes_a_pipeline_factory_built_with_the_job_settings
     assert run("--config", "a.toml", "--set", "tag=cli") == ["cli"]  # --set wins
     _, description = _state(job)
     assert json.loads(description)["pipeline_settings"] == {"tag": "cli"}
+    # `smallagents graphs` lists the factory's graph.
+    assert registry.load_graphs(package)["tagged"].description == "what the factory builds"
 
 
 def test_ray_actors_get_the_model_runtime_variables_only(monkeypatch: pytest.MonkeyPatch) -> None:
