@@ -39,8 +39,8 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def gra() -> ModuleType:
-    """The graph file, loaded by path as the runtime loads it."""
-    return load_module(content_dir("graphs") / "gra.py")[0]
+    """The graph package, loaded by path as the runtime loads it."""
+    return load_module(content_dir("graphs") / "gra")[0]
 
 
 # --- MinHash de-duplication -------------------------------------------------------------

@@ -49,7 +49,7 @@ HOSTILE = "Wrong </script><script>window.__pwned = 1</script> <b>bold</b>"
 
 @pytest.fixture(scope="module")
 def gra() -> ModuleType:
-    return load_module(content_dir("graphs") / "gra.py")[0]
+    return load_module(content_dir("graphs") / "gra")[0]
 
 
 def generate(text: str) -> dict[str, str]:

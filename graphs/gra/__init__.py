@@ -56,8 +56,8 @@ import smallagents
 from smallagents import END, START, Duplicate, NearDuplicateIndex, UnitResult
 from smallagents.dedupe import DEFAULT_THRESHOLD, jaccard, normalize
 
-_ROLES = smallagents.load_roles(Path(__file__).resolve().parent.parent / "roles" / "gra.py")
-_JUDGES = smallagents.load_roles(Path(__file__).resolve().parent.parent / "roles" / "judges.py")
+_ROLES = smallagents.load_roles(Path(__file__).resolve().parents[2] / "roles" / "gra.py")
+_JUDGES = smallagents.load_roles(Path(__file__).resolve().parents[2] / "roles" / "judges.py")
 
 REVIEW_METHODS = ("solve", "score")
 """How a reviewer judges a pair: ``solve`` answers the instruction itself, then says
