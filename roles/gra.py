@@ -1,6 +1,6 @@
 """Roles of the gra pipeline: Generator, Reviewers, Adjudicator (and the Generator's refiner).
 
-Written only against the public ``smallagents`` API; ``graphs/gra.py`` wires them
+Written only against the public ``smallagents`` API; ``graphs/gra/`` wires them
 together. Every template ends in a cue line ("New example:", "Review:",
 "Decision:") so that a base model, which gets the few-shot examples as plain text
 (each filled template followed by its JSON answer), continues with the JSON; a
@@ -160,7 +160,7 @@ def gra_refiner(domain: str, instruction: str, response: str, feedback: str) -> 
 
 
 class GraReviewer(smallagents.Role):
-    """A reviewer; the graph runs one :meth:`variant` per reviewer, each on its own model."""
+    """A reviewer; the graph runs one `variant` per reviewer, each on its own model."""
 
     prompt = """Domain: {domain}
 Instruction: {instruction}

@@ -10,6 +10,7 @@ that ends its prompt. Two tests run the real embedded models (SmolLM2 and Gemma 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -232,7 +233,7 @@ RECORD_KEYS = {
 
 
 def test_mermaid_and_schemas(gra: ModuleType) -> None:
-    app_ = gra.graph.compile()
+    app_ = gra.pipeline.graph.compile()
     chart = app_.mermaid()
     for line in (
         "__start__ --> generate;",
@@ -642,7 +643,8 @@ def test_the_report_counts_adjudications(gra: ModuleType, tmp_path: Path) -> Non
 
 def test_smallagents_run_gra_finds_the_pipeline_with_its_hooks(gra: ModuleType) -> None:
     found = find_pipeline("gra", [], [])
-    assert found is gra.pipeline and isinstance(found, GraphPipeline)
+    assert isinstance(found, gra.GraPipeline) and isinstance(found, GraphPipeline)
+    assert found.config == gra.GraConfig() and not found.curate
     found.seeds([{"id": "x", "instruction": "What is compost?", "response": "Rotted matter."}])
     found.start([])
     copy = {"id": "u", "instruction": "what is COMPOST", "response": "Something else."}
@@ -801,7 +803,7 @@ def test_a_response_at_the_length_limit_without_an_end_is_cut_off(gra: ModuleTyp
     long = "word " * 70
     assert gra.truncation(long.strip(), limit=320) is not None
     assert gra.truncation(long.strip() + ".", limit=320) is None
-    assert gra.RESPONSE_LIMIT == 320  # the Generator's schema
+    assert gra.response_limit() == 320  # the Generator's schema
 
 
 def test_a_draft_that_fails_a_free_check_costs_no_review(gra: ModuleType) -> None:
@@ -934,13 +936,46 @@ def test_bad_settings_are_one_line_errors(gra: ModuleType, file: dict, message: 
     assert "[pipelines.gra] in smallagents.toml" in text and "Fix:" in text and "\n" not in text
 
 
-def test_configure_builds_a_pipeline_with_the_settings(gra: ModuleType) -> None:
-    configured = gra.pipeline.configure({"reviewers": 3}, {"refine": "on"})
+def test_the_factory_builds_a_pipeline_with_the_settings(gra: ModuleType) -> None:
+    configured = gra.pipeline.build({"reviewers": 3}, {"refine": "on"})
     assert configured.settings["reviewers"] == 3 and configured.settings["refine"] is True
     assert "review_3" in configured.graph.nodes and "refine" in configured.graph.nodes
-    assert gra.pipeline.configure({}, {}) is gra.pipeline  # nothing new: the same object
-    curate = gra.curate_pipeline.configure({"checks": []})
+    assert gra.pipeline.build({}, {}).config == gra.GraConfig()
+    curate = gra.curate_pipeline.build({"checks": []})
     assert curate.name == "gra-curate" and curate.settings["checks"] == ()
+    # A Ray actor rebuilds the driver's pipeline from its settings as the command-line layer.
+    driver = gra.pipeline.build({"reviewer_weights": [1, 0.5], "checks": ["truncated"]}, {})
+    actor = gra.pipeline.build({}, dict(driver.settings))
+    assert actor.config == driver.config and actor.settings == driver.settings
+
+
+def test_loading_the_content_reads_no_setting_and_builds_nothing() -> None:
+    # A bad variable fails the job that builds the pipeline, not the loading of the content;
+    # no graph is compiled (nor a pipeline made) until a job asks for one.
+    script = (
+        "import smallagents\n"
+        "from smallagents.content import content_dir\n"
+        "from smallagents.registry import load_module\n"
+        "compile_graph = smallagents.Graph.compile\n"
+        "def refuse(self, *args, **kwargs):\n"
+        "    raise AssertionError('compiled at import')\n"
+        "smallagents.Graph.compile = refuse\n"
+        "(gra,) = load_module(content_dir('graphs') / 'gra')\n"
+        "smallagents.Graph.compile = compile_graph\n"
+        "try:\n"
+        "    gra.pipeline.build()\n"
+        "except smallagents.UsageError as error:\n"
+        "    print('refused:', error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SMALLAGENTS_GRA_REVIEWERS": "two"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "refused:" in done.stdout and "SMALLAGENTS_GRA_REVIEWERS" in done.stdout
 
 
 # --- curation -------------------------------------------------------------------------------
@@ -955,10 +990,11 @@ EXISTING = [
 
 
 def test_the_curation_graph(gra: ModuleType) -> None:
-    chart = gra.curate_graph.compile().mermaid()
+    chart = gra.curate_pipeline.graph.compile().mermaid()
     assert "__start__ --> screen;" in chart and "generate" not in chart
-    assert gra.curate_pipeline.required_fields() == ("instruction", "response")
-    assert find_pipeline("gra-curate", [], []) is gra.curate_pipeline
+    found = find_pipeline("gra-curate", [], [])
+    assert isinstance(found, gra.GraPipeline) and found.curate
+    assert found.required_fields() == ("instruction", "response")
 
 
 def test_curation_keeps_rejects_and_dedupes_existing_pairs(gra: ModuleType, tmp_path: Path) -> None:

@@ -1,0 +1,27 @@
+"""The roles gra plays, loaded by path from the bundled ``roles/`` on first use, not at import."""
+
+import functools
+from pathlib import Path
+
+import smallagents
+
+_ROLES_DIR = Path(__file__).resolve().parent.parent.parent / "roles"
+
+
+@functools.cache
+def roles() -> dict[str, smallagents.Role]:
+    """The roles of ``roles/gra.py`` by name (Generator, Reviewer, Adjudicator, Refiner)."""
+    return smallagents.load_roles(_ROLES_DIR / "gra.py")
+
+
+@functools.cache
+def judges() -> dict[str, smallagents.Role]:
+    """The roles of ``roles/judges.py`` by name (the solving review's solver and checker)."""
+    return smallagents.load_roles(_ROLES_DIR / "judges.py")
+
+
+def response_limit() -> int | None:
+    """The longest response the Generator's schema lets it write (a draft there was cut off)."""
+    schema = roles()["gra_generator"].spec.output.json_schema
+    limit: int | None = schema["properties"]["response"].get("maxLength")
+    return limit

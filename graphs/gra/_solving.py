@@ -1,0 +1,157 @@
+"""The reviewers: the solving review (answer, then compare) and the scored one, on their models."""
+
+import copy
+import math
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import smallagents
+
+from ._config import GraConfig
+from ._roles import judges, roles
+from ._state import GraState
+
+
+def _variant(role: smallagents.Role, name: str, model: str) -> smallagents.Role:
+    twin = copy.copy(role)
+    twin.spec = replace(role.spec, name=name, model=model)
+    return twin
+
+
+def solving_reviewers(config: GraConfig) -> list[tuple[str, smallagents.Role, smallagents.Role]]:
+    """``(name, solver, checker)`` per reviewer of a ``solve`` review: ``gra_solver_1``
+    and ``gra_checker_1`` ... on the reviewers' models, in turn."""
+    reviewers = []
+    for index in range(config.reviewers):
+        model = config.reviewer_models[index % len(config.reviewer_models)]
+        number = index + 1
+        reviewers.append(
+            (
+                f"gra_reviewer_{number}",
+                _variant(judges()["judge_solve"], f"gra_solver_{number}", model),
+                _variant(judges()["judge_agree"], f"gra_checker_{number}", model),
+            )
+        )
+    return reviewers
+
+
+_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*")
+_NUMBER_WORDS = {
+    word: float(value)
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve".split()  # noqa: SIM905
+    )
+}
+_SMALL_WORDS = frozenset(
+    "the a an of in on at to is are was and or for with by from its it this that as be".split()  # noqa: SIM905
+)
+
+
+def _numbers(text: str) -> set[float]:
+    found = {float(m.replace(",", "")) for m in _NUMBER.findall(text) if m.count(".") <= 1}
+    words = re.findall(r"[a-z]+", text.lower())
+    found.update(_NUMBER_WORDS[word] for word in words if word in _NUMBER_WORDS)
+    return found
+
+
+def compare_answers(reference: str, response: str) -> bool | None:
+    """Whether ``response`` states the short ``reference`` answer, read without a model.
+
+    A reference of at most four words is compared directly: its numbers must all
+    appear in the response (1% apart counts as the same number; "seven" is 7),
+    else one of its content words must. ``None`` for a longer reference: a model
+    compares those. Measured: the 1.5B model said "agrees" to "4 feet is 480
+    inches" against its own "48", and to "the Congo" against its own "Nile"; a
+    containment check cannot be talked into that.
+    """
+    short = reference.strip().rstrip(".")
+    if not short or len(short.split()) > 4:
+        return None
+    wanted = _numbers(short)
+    if wanted:
+        said = _numbers(response)
+        return all(any(math.isclose(w, s, rel_tol=0.01) for s in said) for w in wanted)
+    words = [
+        w for w in re.findall(r"[a-z0-9]+", short.lower()) if w not in _SMALL_WORDS and len(w) > 2
+    ]
+    if not words:
+        return None
+    said_words = set(re.findall(r"[a-z0-9]+", response.lower()))
+    return any(w in said_words for w in words)
+
+
+def _solving_review(
+    name: str, solver: smallagents.Role, checker: smallagents.Role
+) -> Callable[[GraState], dict[str, Any]]:
+    """A reviewer node that answers the instruction itself, then compares.
+
+    Its review has the fields of a scored one, so that weights, thresholds, the
+    tally, the adjudicator and the report read it alike: ``score`` is
+    ``1 + 9 * P(agree)`` rounded, ``accept`` is ``P(agree) >= 0.5``, and the
+    feedback names the reviewer's own answer.
+    """
+
+    def review(state: GraState) -> dict[str, Any]:
+        run = smallagents.current_run()
+        pair = state["pair"]
+        solved = solver.invoke({"instruction": pair["instruction"]}, run=run)
+        reference = str(getattr(solved.value, "answer", "") or "") if solved.resolved else ""
+        entry: dict[str, Any] = {"reviewer": name, "round": state.get("round", 0)}
+        if not reference:
+            entry["error"] = "no answer of its own to compare with"
+            return {"reviews": [entry]}
+        direct = compare_answers(reference, pair["response"])
+        if direct is not None:  # a short answer: compared as text, no model call
+            entry.update(
+                problems=[] if direct else [f"disagrees with its own answer: {reference}"],
+                feedback=f"Reviewer's own answer: {reference}"[:120],
+                score=10 if direct else 1,
+                accept=direct,
+                p_accept=1.0 if direct else 0.0,
+                compared="text",
+            )
+            return {"reviews": [entry]}
+        checked = checker.invoke(
+            {
+                "instruction": pair["instruction"],
+                "reference": reference,
+                "response": pair["response"],
+            },
+            run=run,
+        )
+        verdict = getattr(checked.value, "verdict", None) if checked.resolved else None
+        if verdict is None:
+            entry["error"] = "no valid verdict"
+            return {"reviews": [entry]}
+        confidence = checked.confidence.get("verdict", 1.0)
+        agree = confidence if verdict == "yes" else 1.0 - confidence
+        entry.update(
+            problems=[] if verdict == "yes" else [f"disagrees with its own answer: {reference}"],
+            feedback=f"Reviewer's own answer: {reference}"[:120],
+            score=max(1, min(10, 1 + int(agree * 9 + 0.5))),
+            accept=agree >= 0.5,
+            p_accept=round(agree, 4),
+            compared="model",
+        )
+        return {"reviews": [entry]}
+
+    return review
+
+
+def reviewer_roles(config: GraConfig) -> list[smallagents.Role]:
+    """The reviewers of ``config``: ``gra_reviewer_1`` ... on their models, in turn
+    (for a ``solve`` review, its checkers: ``gra_checker_1`` ...)."""
+    if config.review == "solve":
+        return [checker for _, _, checker in solving_reviewers(config)]
+    base = roles()["gra_reviewer"]
+    found: list[smallagents.Role] = []
+    used: set[str] = set()
+    for index in range(config.reviewers):
+        model = config.reviewer_models[index % len(config.reviewer_models)]
+        # Greedy decoding on a model that already reviewed would copy its review.
+        temperature = 0.7 if model in used else None
+        used.add(model)
+        found.append(base.variant(f"gra_reviewer_{index + 1}", model, temperature=temperature))  # type: ignore[attr-defined]
+    return found

@@ -1,0 +1,58 @@
+"""The graph's state, input and output types."""
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+
+class _SeedRequired(TypedDict):
+    instruction: str
+
+
+class GraInput(_SeedRequired, total=False):
+    """One seed record: ``instruction`` is required, ``response`` and ``domain`` optional."""
+
+    response: str
+    domain: str
+
+
+class _PairRequired(TypedDict):
+    instruction: str
+    response: str
+
+
+class CurateInput(_PairRequired, total=False):
+    """One existing pair: ``instruction`` and ``response`` are required, ``domain`` optional."""
+
+    domain: str
+
+
+class GraOutput(TypedDict, total=False):
+    """What the graph returns.
+
+    ``decision`` is ``{"verdict": "accept" | "reject" | "revise", "adjudicated": bool,
+    "rationale": str, "reason": str, "pair"?: the revised pair}``; ``reviews`` holds
+    every round's reviews, each with its ``round``; ``disagreement`` says why the
+    adjudicator was asked (``None`` when the reviewers agreed); ``checks`` names the
+    free checks the latest round's pair failed.
+    """
+
+    pair: dict[str, str]
+    reviews: list[dict[str, Any]]
+    decision: dict[str, Any]
+    disagreement: str | None
+    round: int
+    checks: list[str]
+    draws: int
+
+
+class GraState(GraInput, total=False):
+    """The whole state: the seed, the current pair, the reviews (appended), the decision,
+    and how many drafts the Generator wrote (``draws``)."""
+
+    pair: dict[str, str]
+    reviews: Annotated[list[dict[str, Any]], operator.add]
+    decision: dict[str, Any] | None
+    disagreement: str | None
+    round: int
+    checks: list[str]
+    draws: int
