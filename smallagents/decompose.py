@@ -12,6 +12,8 @@ some questions are always answered wrong, change the step's shape, not k.
 
 from __future__ import annotations
 
+__all__ = ["StepRecord", "TaskRun", "choose_k", "run_steps", "step_accuracy"]
+
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field

@@ -9,6 +9,8 @@ job (``run_job``), whose workers each load their own models.
 
 from __future__ import annotations
 
+__all__ = ["ScriptedCall", "ScriptedModel", "WithModels"]
+
 import json
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
