@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -10,6 +15,7 @@ from smallagents import __version__, compile_schema
 from smallagents.cli import app
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_demo_prints_one_schema_valid_object() -> None:
@@ -55,3 +61,15 @@ def test_models_lists_both_embedded_models_as_present() -> None:
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.stdout.strip() == f"smallagents {__version__}"
+
+
+def test_the_console_script_and_python_m_run_the_same_app() -> None:
+    """pyproject's `smallagents` entry point names `smallagents.cli:app`, and
+    `python -m smallagents` is the same command."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, name = scripts["smallagents"].partition(":")
+    assert getattr(importlib.import_module(module), name) is app
+    done = subprocess.run(
+        [sys.executable, "-m", "smallagents", "--version"], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, f"smallagents {__version__}")
