@@ -40,11 +40,11 @@ FEW_SHOT = "\n".join(
 def measure(alias: str, k: int, prompts: int) -> dict[str, float]:
     model = load_llama(alias)
 
-    @smallagents.role(model=alias, votes=smallagents.VotingPolicy(k=k, temperature=0.8))
+    @smallagents.role(model=alias, voting=smallagents.VotingPolicy(k=k, temperature=0.8))
     def capital(question: str) -> Answer:
         """{question}"""
 
-    @smallagents.role(model=alias, votes=smallagents.VotingPolicy(k=k, temperature=0.0))
+    @smallagents.role(model=alias, voting=smallagents.VotingPolicy(k=k, temperature=0.0))
     def capital_greedy(question: str) -> Answer:
         """{question}"""
 

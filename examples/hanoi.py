@@ -87,7 +87,7 @@ def make_role(model: str, temperature: float) -> smallagents.Role:
         model=model,
         temperature=temperature,
         max_tokens=30,
-        votes=smallagents.VotingPolicy(k=1, temperature=temperature, max_samples=12),
+        voting=smallagents.VotingPolicy(k=1, temperature=temperature, max_samples=12),
         system="You solve Towers of Hanoi one move at a time. Answer with the next move.",
         examples=[
             (

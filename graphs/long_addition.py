@@ -40,7 +40,7 @@ def make_roles(
         schema=COUNT_SCHEMA,
         max_tokens=4,
         temperature=temperature,
-        votes=voting,
+        voting=voting,
         examples=[
             ({"sequence": window(14)}, 15),
             ({"sequence": window(21)}, 22),
@@ -55,7 +55,7 @@ def make_roles(
         schema={"type": "integer", "minimum": 0, "maximum": 18},
         max_tokens=4,
         temperature=temperature,
-        votes=voting,
+        voting=voting,
         examples=[
             ({"a": 2, "b": 2}, 4),
             ({"a": 3, "b": 5}, 8),

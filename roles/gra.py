@@ -162,14 +162,14 @@ def gra_refiner(domain: str, instruction: str, response: str, feedback: str) -> 
 class GraReviewer(smallagents.Role):
     """A reviewer; the graph runs one `variant` per reviewer, each on its own model."""
 
-    prompt = """Domain: {domain}
+    template = """Domain: {domain}
 Instruction: {instruction}
 Response: {response}
 Check that the response is correct, answers the instruction and is helpful. List the
 problems (none if there are none), give short feedback, a score from 1 (useless) to 10
 (perfect), and accept it only if it is correct and helpful.
 Review:"""
-    output = Review
+    schema = Review
     system = "You review training examples for a helpful assistant. Answer with JSON only."
     max_tokens = 160
     examples = (

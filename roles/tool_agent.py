@@ -130,7 +130,7 @@ class Planner(smallagents.Role):
     """
 
     name = "planner"
-    prompt = (
+    template = (
         "Tools:\n{tool_list}\n"
         "Request: {query}\n"
         "Results so far: {results}\n"
@@ -138,7 +138,7 @@ class Planner(smallagents.Role):
         'answer the request, "give_up" when no tool can help.\n'
         "Decision:"
     )
-    output = Plan
+    schema = Plan
     inputs = {"query": str, "tools": list[dict[str, Any]], "history": str}  # noqa: RUF012
     state_fields = ("tool_list", "results")
     system = "You plan how to answer a request with tools. Answer with JSON only."
@@ -202,8 +202,8 @@ class Caller(smallagents.Role):
     """
 
     name = "caller"
-    prompt = "Tools:\n{tool_list}\nResults so far: {results}\nRequest: {query}\nCalls:"
-    output = smallagents.calls_schema(EXAMPLE_TOOLS, max_calls=MAX_CALLS)
+    template = "Tools:\n{tool_list}\nResults so far: {results}\nRequest: {query}\nCalls:"
+    schema = smallagents.calls_schema(EXAMPLE_TOOLS, max_calls=MAX_CALLS)
     # A request is text, or chat messages (a BFCL question, system turn and all).
     inputs = {  # noqa: RUF012
         "query": str | list[dict[str, str]],
@@ -226,7 +226,7 @@ class Caller(smallagents.Role):
     # One greedy answer by default; with --votes k (k >= 2), at most 6 draws. With the
     # default 4k = 12, benchmarks/function_calling.py --quick drew 7.6 per request on
     # both embedded models and still left 5 of 14 requests undecided.
-    votes = smallagents.VotingPolicy(k=1, max_samples=6)
+    voting = smallagents.VotingPolicy(k=1, max_samples=6)
     examples = (
         (
             {

@@ -140,7 +140,7 @@ class Run:
         settings: Mapping[str, RoleSettings] | None = None,
         defaults: RoleSettings | None = None,
         aliases: Mapping[str, str] | None = None,
-        seed: int | None = None,
+        salt: int | None = None,
         keep_records: bool = True,
         tool_approval: ToolApproval | None = None,
     ) -> None:
@@ -152,8 +152,9 @@ class Run:
         defaults: overrides for every role (e.g. one fallback for all).
         aliases: model names usable in specs and settings (``big`` ->
             ``openai:http://...#model``).
-        seed: mixed into every role's default seed (a job gives each work unit its
-            own, so that several samples of one record differ).
+        salt: mixed into every role's default seed (a job gives each work unit its
+            own, so that several samples of one record differ); a role call's own
+            ``seed`` is its first sampling seed.
         keep_records: keep every record in ``records`` (a long job turns it off and
             keeps its figures in the job state instead, so memory stays flat).
         tool_approval: decides whether a call of a tool marked
@@ -166,7 +167,7 @@ class Run:
         self.settings = dict(settings or {})
         self.defaults = defaults or RoleSettings()
         self.aliases = dict(aliases or {})
-        self.seed = seed
+        self.salt = salt
         self.keep_records = keep_records
         self.tool_approval = tool_approval
         self.records: list[RoleRecord] = []
@@ -178,8 +179,8 @@ class Run:
         self._calls = 0
         self._lock = threading.Lock()
 
-    def derive(self, *, seed: int | None) -> Run:
-        """A run for one unit of work: its own seed and ledger, this run's budget and models.
+    def derive(self, *, salt: int | None) -> Run:
+        """A run for one unit of work: its own salt and ledger, this run's budget and models.
 
         Records added to it are added here too; escalations count against this
         run's budget.
@@ -191,7 +192,7 @@ class Run:
             settings=self.settings,
             defaults=self.defaults,
             aliases=self.aliases,
-            seed=seed,
+            salt=salt,
             tool_approval=self.tool_approval,
         )
         child._parent = self

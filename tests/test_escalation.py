@@ -151,7 +151,7 @@ def test_an_undecided_vote_escalates_to_the_fallback(pool: ModelPool, fallback: 
     @role(
         model=SMALL,
         schema=SHORT_TEXT,
-        votes=VotingPolicy(k=5, max_samples=5, temperature=1.5),
+        voting=VotingPolicy(k=5, max_samples=5, temperature=1.5),
         fallback=fallback,
         max_tokens=MAX_TOKENS * 2,
     )
@@ -174,7 +174,7 @@ def test_a_low_margin_escalates_to_the_fallback(pool: ModelPool, fallback: str) 
     @role(
         model=SMALL,
         schema=ONLY_TRUE,
-        votes=2,
+        voting=2,
         escalation=EscalationPolicy(fallback=fallback, min_margin=3),
         max_tokens=MAX_TOKENS,
     )

@@ -1,6 +1,6 @@
 """The graph runtime: builder, branches, fan-out, streaming, checkpoints, retries, CLI.
 
-Logic runs on :class:`~smallagents.testing.ScriptedModel` (answers chosen from the
+Logic runs on `ScriptedModel` (answers chosen from the
 prompt, so parallel nodes get the right answer whatever their order); the built-in
 ``gra`` graph, on ScriptedModel and on the real embedded models, is tested in
 ``test_gra.py``.
@@ -78,7 +78,7 @@ def square(n: int) -> Square:
     """Square of {n}."""
 
 
-@smallagents.role(model="fake", votes=2)
+@smallagents.role(model="fake", voting=2)
 def voter(topic: str) -> Word:
     """Vote on one word about {topic}."""
 

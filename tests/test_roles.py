@@ -1,7 +1,7 @@
 """Roles: definition-time checks, calling, seeds, prompts, voting, escalation, budget, registry.
 
-Driven by :class:`~smallagents.testing.ScriptedModel` (served under a spec name by a
-:class:`~smallagents.ModelPool`), so that each vote split and each escalation trigger
+Driven by `ScriptedModel` (served under a spec name by a
+`ModelPool`), so that each vote split and each escalation trigger
 is an exact, repeatable sequence. The real small model and a real fallback server
 are exercised in ``test_escalation.py``.
 """
@@ -166,7 +166,7 @@ def _conversion_field() -> None:
 
 
 def _unbalanced_braces() -> None:
-    @role(prompt="Answer {q")
+    @role(template="Answer {q")
     def unbalanced(q: str) -> Answer: ...
 
 
@@ -201,7 +201,7 @@ def _example_missing_a_field() -> None:
 
 
 def _vote_on_unknown_field() -> None:
-    @role(votes=3, vote_on=["confidence"])
+    @role(voting=3, vote_on=["confidence"])
     def vote_unknown(q: str) -> Answer:
         """Answer {q}"""
 
@@ -213,13 +213,13 @@ def _unsure_unknown_field() -> None:
 
 
 def _k_zero() -> None:
-    @role(votes=0)
+    @role(voting=0)
     def k_zero(q: str) -> Answer:
         """Answer {q}"""
 
 
 def _budget_below_k() -> None:
-    @role(votes=VotingPolicy(k=3, max_samples=2))
+    @role(voting=VotingPolicy(k=3, max_samples=2))
     def budget_below_k(q: str) -> Answer:
         """Answer {q}"""
 
@@ -262,7 +262,7 @@ def test_the_schema_argument_overrides_a_missing_return_annotation() -> None:
     def annotated_by_argument(q: str):  # type: ignore[no-untyped-def]
         """Answer {q}"""
 
-    assert annotated_by_argument.spec.output.json_schema["properties"] == ANSWER["properties"]
+    assert annotated_by_argument.spec.schema.json_schema["properties"] == ANSWER["properties"]
 
 
 def test_role_works_bare() -> None:
@@ -277,7 +277,7 @@ def test_role_works_bare() -> None:
     assert spec.template == "Say {q}\nagain."
     assert spec.description == "Say {q}"
     assert dict(spec.inputs) == {"q": str, "times": int}
-    assert spec.output.model_class is Answer
+    assert spec.schema.model_class is Answer
     assert spec.model == "default"
     assert spec.voting == VotingPolicy()
     assert spec.escalation == EscalationPolicy()
@@ -290,20 +290,20 @@ def test_role_works_with_arguments() -> None:
 
     @role(
         name="shout",
-        prompt="SHOUT {q}",
+        template="SHOUT {q}",
         model="small",
         system="Be loud.",
         max_tokens=32,
         temperature=0.3,
         attempts=2,
-        votes=VotingPolicy(k=3, max_samples=7, temperature=0.9),
+        voting=VotingPolicy(k=3, max_samples=7, temperature=0.9),
         vote_on=["answer"],
         fallback="big",
         unsure=is_unsure,
         examples=[Example({"q": "hi"}, Answer(answer="HI"))],
     )
     def echo(q: str) -> Answer:
-        """This docstring is not the template: prompt= wins."""
+        """This docstring is not the template: template= wins."""
 
     spec = echo.spec
     assert echo.name == "shout"
@@ -338,17 +338,17 @@ def test_fallback_and_unsure_shorthands_keep_the_rest_of_the_policy() -> None:
 
 
 def test_the_subclass_door_gives_the_same_spec_as_the_decorator() -> None:
-    @role(model="small", votes=3, vote_on=["answer"], fallback="big", max_tokens=64)
+    @role(model="small", voting=3, vote_on=["answer"], fallback="big", max_tokens=64)
     def ask_twice(q: str) -> Answer:
         """Answer {q} twice."""
 
     class AskTwice(Role):
         """Answer {q} twice."""
 
-        output = Answer
+        schema = Answer
         inputs = {"q": str}  # noqa: RUF012 - a class setting, read once at definition
         model = "small"
-        votes = 3
+        voting = 3
         vote_on = ("answer",)
         fallback = "big"
         max_tokens = 64
@@ -357,11 +357,11 @@ def test_the_subclass_door_gives_the_same_spec_as_the_decorator() -> None:
     assert AskTwice().name == "ask_twice"
 
     class WithPrompt(Role):
-        prompt = "Answer {q} twice."
-        output = Answer
+        template = "Answer {q} twice."
+        schema = Answer
         inputs = {"q": str}  # noqa: RUF012
         model = "small"
-        votes = VotingPolicy(k=3, fields=("answer",))
+        voting = VotingPolicy(k=3, fields=("answer",))
         fallback = "big"
         max_tokens = 64
         name = "ask_twice"
@@ -375,20 +375,38 @@ def test_an_intermediate_base_class_shares_settings_with_its_roles() -> None:
         max_tokens = 16
 
     class Concrete(SmallBase):
-        prompt = "Answer {q}"
-        output = ANSWER
+        template = "Answer {q}"
+        schema = ANSWER
 
     assert not hasattr(SmallBase, "spec")
     assert (Concrete.spec.model, Concrete.spec.max_tokens) == ("small", 16)
     assert dict(Concrete.spec.inputs) == {"q": str}  # default: each field, as str
 
 
+def test_the_old_setting_names_fail_where_they_are_written() -> None:
+    # prompt/output/votes became template/schema/voting: an old class attribute would
+    # otherwise be ignored, and the role would silently not vote.
+    with pytest.raises(RoleDefinitionError) as caught:
+
+        class OldNames(Role):
+            prompt = "Answer {q}"
+            output = Answer
+            votes = 3
+
+    assert caught.value.role == "old_names"
+    assert "prompt, output, votes were renamed" in str(caught.value)
+    assert "template = ..., schema = ..., voting = ..." in str(caught.value)
+    _one_line_with_fix(caught.value)
+    with pytest.raises(TypeError, match=r"'votes' \(renamed voting=\)"):
+        role(votes=3)  # type: ignore[call-overload]
+
+
 def test_a_subclass_with_a_missing_template_field_fails_at_class_creation() -> None:
     with pytest.raises(RoleDefinitionError) as caught:
 
         class BrokenRole(Role):
-            prompt = "Compare {left} with {right}"
-            output = Answer
+            template = "Compare {left} with {right}"
+            schema = Answer
             inputs = {"left": str}  # noqa: RUF012
 
     assert caught.value.role == "broken_role"
@@ -399,8 +417,8 @@ def test_a_subclass_with_a_missing_template_field_fails_at_class_creation() -> N
 class Counter(Role):
     """A stateful role: the number of the call is part of its prompt."""
 
-    prompt = "Call {n}: {q}"
-    output = Answer
+    template = "Call {n}: {q}"
+    schema = Answer
     inputs = {"q": str}  # noqa: RUF012
     state_fields = ("n",)
     model = "small"
@@ -438,11 +456,11 @@ def test_a_stateful_role_adds_its_state_to_the_prompt_and_the_seed(pool: ModelPo
 # --- calling ----------------------------------------------------------------------------
 
 
-@role(model="small", prompt="Q: {q}")
+@role(model="small", template="Q: {q}")
 def ask(q: str) -> Answer: ...
 
 
-@role(model="small", schema=ANSWER, prompt="Count {n} {word}")
+@role(model="small", schema=ANSWER, template="Count {n} {word}")
 def count(n: int, word: str) -> dict: ...
 
 
@@ -592,7 +610,7 @@ def _voter(
     @role(
         model="small",
         schema=schema,
-        votes=VotingPolicy(k=k, max_samples=max_samples, temperature=0.8),
+        voting=VotingPolicy(k=k, max_samples=max_samples, temperature=0.8),
         vote_on=vote_on,
         escalation=escalation,
     )
@@ -719,12 +737,12 @@ def _overflow(prompt: Prompt, seed: int) -> str:
 TRIGGERS: dict[str, tuple[dict[str, Any], list[Any]]] = {
     "schema_failure": ({"schema": ANSWER, "attempts": 3}, ["not json"]),
     "schema_failure_in_a_vote": (
-        {"schema": ANSWER, "votes": VotingPolicy(k=2, max_samples=3)},
+        {"schema": ANSWER, "voting": VotingPolicy(k=2, max_samples=3)},
         ["not json"],
     ),
-    "undecided": ({"schema": ANSWER, "votes": VotingPolicy(k=2, max_samples=4)}, [A, B]),
+    "undecided": ({"schema": ANSWER, "voting": VotingPolicy(k=2, max_samples=4)}, [A, B]),
     "low_margin": (
-        {"schema": ANSWER, "votes": 2, "escalation": EscalationPolicy(min_margin=3)},
+        {"schema": ANSWER, "voting": 2, "escalation": EscalationPolicy(min_margin=3)},
         [A],
     ),
     "unsure_bool_field": (
@@ -777,7 +795,7 @@ def _scenario(
     answer = BIG_ANSWERS.get(trigger, BIG)
     big = serve(pool, "big", list(big_script) or [answer], repeat_last=True)
 
-    @role(model="small", prompt="Q: {q}", **settings)
+    @role(model="small", template="Q: {q}", **settings)
     def escalating(q: str) -> dict: ...
 
     return escalating, small, big
@@ -1066,8 +1084,8 @@ def {name}(claim: str) -> Verdict:
 
 
 class {cls}(Role):
-    prompt = "Check {{claim}}"
-    output = Verdict
+    template = "Check {{claim}}"
+    schema = Verdict
 '''
 
 
@@ -1080,7 +1098,7 @@ def test_load_roles_from_a_file(tmp_path: Path) -> None:
     source = _write_roles(tmp_path / "checks.py", "fact_check", "SecondOpinion")
     roles = load_roles(source)
     assert sorted(roles) == ["fact_check", "second_opinion"]
-    assert roles["fact_check"].spec.output.name == "Verdict"
+    assert roles["fact_check"].spec.schema.name == "Verdict"
     assert isinstance(roles["second_opinion"], Role)
     assert load_roles(str(source)).keys() == roles.keys()
 

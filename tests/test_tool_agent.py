@@ -80,8 +80,8 @@ class Pick(BaseModel):
 
 
 class Picker(smallagents.Role):
-    prompt = "Pick one of {options}."
-    output = Pick
+    template = "Pick one of {options}."
+    schema = Pick
     inputs = {"options": list[str]}  # noqa: RUF012
     model = "picker"
 
@@ -102,18 +102,18 @@ def test_a_role_may_choose_its_output_schema_per_call(pool: ModelPool) -> None:
     assert model.calls[0].schema == "schema"  # the call's schema, not Pick
 
     class Default(smallagents.Role):
-        prompt = "Pick one of {options}."
-        output = Pick
+        template = "Pick one of {options}."
+        schema = Pick
         model = "picker"
 
-    assert Default().output_schema_for({"options": "x"}) is Default.spec.output
+    assert Default().output_schema_for({"options": "x"}) is Default.spec.schema
 
 
 def test_a_per_call_schema_must_keep_the_voted_fields(pool: ModelPool) -> None:
     class Voter(Picker):
-        prompt = Picker.prompt
-        output = Pick
-        votes = 2
+        template = Picker.template
+        schema = Pick
+        voting = 2
         vote_on = ("choice",)
 
         def output_schema_for(self, values: Any) -> Any:

@@ -639,8 +639,8 @@ def test_a_real_callers_answers_always_validate_at_temperature_one() -> None:
 
     class HotCaller(type(base)):  # type: ignore[misc]
         name = "hot_caller"
-        prompt = base.spec.template
-        output = base.spec.output.json_schema
+        template = base.spec.template
+        schema = base.spec.schema.json_schema
         temperature = 1.0
 
     caller = HotCaller()

@@ -32,7 +32,7 @@ def _draft_seed(state: GraState) -> int | None:
     if not draws:
         return None
     run = smallagents.current_run()
-    unit = run.seed if run is not None and run.seed is not None else 0
+    unit = run.salt if run is not None and run.salt is not None else 0
     text = f"{unit}|{state['instruction']}|{draws}".encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=4).digest(), "big")
 

@@ -22,6 +22,6 @@ def judges() -> dict[str, smallagents.Role]:
 
 def response_limit() -> int | None:
     """The longest response the Generator's schema lets it write (a draft there was cut off)."""
-    schema = roles()["gra_generator"].spec.output.json_schema
+    schema = roles()["gra_generator"].spec.schema.json_schema
     limit: int | None = schema["properties"]["response"].get("maxLength")
     return limit

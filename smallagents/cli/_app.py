@@ -280,7 +280,7 @@ def roles_(sources: RolesOption = None) -> None:
             table,
             name,
             spec.model,
-            spec.output.name,
+            spec.schema.name,
             str(spec.voting.k),
             registry.describe(found_role),
         )

@@ -237,7 +237,7 @@ class GraphPipeline:
         return self._finish_unit(result) if self._finish_unit is not None else result
 
     def run_unit(self, data: Mapping[str, Any], *, run: Run, seed: int, unit_id: str) -> UnitResult:
-        unit_run = run.derive(seed=seed)
+        unit_run = run.derive(salt=seed)  # a graph runs many roles: the unit's seed salts them
         fields = set(getattr(self.graph.input_schema, "__annotations__", {}) or data)
         inputs = {key: value for key, value in data.items() if key in fields}
         output = self._compiled.invoke(inputs, run=unit_run)

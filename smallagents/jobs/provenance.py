@@ -26,7 +26,7 @@ def describe_role(role: Role) -> dict[str, Any]:
     spec = role.spec
     return {
         "model": spec.model,
-        "output": spec.output.name,
+        "output": spec.schema.name,
         "temperature": spec.temperature,
         "max_tokens": spec.max_tokens,
         "votes": spec.voting.k,

@@ -16,19 +16,33 @@ from smallagents.role._spec import SETTINGS, ExampleLike, RoleDefinition, RoleSp
 from smallagents.run import RoleRecord, Run
 from smallagents.structured.schema import CompiledSchema
 
+# Settings renamed so that the decorator, the class and the spec say the same thing; an old
+# class attribute would otherwise be ignored without a word.
+RENAMED = {"prompt": "template", "output": "schema", "votes": "voting"}
+
+
+def _refuse_old_names(name: str, attributes: Mapping[str, Any]) -> None:
+    old = [key for key in RENAMED if key in attributes]
+    if old:
+        raise RoleDefinitionError(
+            _snake(name),
+            f"class attribute(s) {', '.join(old)} were renamed",
+            fix="write " + ", ".join(f"{RENAMED[key]} = ..." for key in old),
+        )
+
 
 class Role:
     """A role. Subclass it for stateful roles, or use ``@role`` on a function.
 
-    Subclass attributes (all optional but ``prompt`` and ``output``; the settings
+    Subclass attributes (all optional but ``template`` and ``schema``; the settings
     and defaults of `RoleDefinition`)::
 
         class Reviewer(Role):
-            prompt = "Rate this answer from 1 to 10: {answer}"
-            output = Review                  # pydantic model, schema dict or name
+            template = "Rate this answer from 1 to 10: {answer}"
+            schema = Review                  # pydantic model, schema dict or name
             inputs = {"answer": str}         # default: every template field, as str
             model = "default"
-            votes = 3                        # or a VotingPolicy
+            voting = 3                       # or a VotingPolicy
             fallback = "openai:http://127.0.0.1:8000/v1#big"
 
     ``values(inputs)`` may return extra template values from the instance's state;
@@ -39,15 +53,16 @@ class Role:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.__dict__.get("prompt") is None and cls.__dict__.get("output") is None:
+        _refuse_old_names(cls.__name__, cls.__dict__)
+        if cls.__dict__.get("template") is None and cls.__dict__.get("schema") is None:
             return  # an intermediate base class: nothing to check yet
         inputs = getattr(cls, "inputs", None)
         cls.spec = make_spec(
             RoleDefinition(
                 name=cls.__dict__.get("name") or _snake(cls.__name__),
-                template=getattr(cls, "prompt", None)
+                template=getattr(cls, "template", None)
                 or (inspect.cleandoc(cls.__doc__) if cls.__doc__ else None),
-                output=getattr(cls, "output", None),
+                schema=getattr(cls, "schema", None),
                 inputs=dict(inputs) if inputs is not None else None,
                 state_fields=tuple(getattr(cls, "state_fields", ())),
                 **{key: getattr(cls, key) for key in SETTINGS if hasattr(cls, key)},
@@ -66,8 +81,8 @@ class Role:
     def output_schema_for(self, values: Mapping[str, Any]) -> Any:
         """The output schema of one call; override when it depends on the inputs.
 
-        The default is the role's own schema (``spec.output``). An override gets the
-        call's template values (after `values`) and returns anything ``output``
+        The default is the role's own schema (``spec.schema``). An override gets the
+        call's template values (after `values`) and returns anything ``schema``
         accepts (a pydantic model, a JSON Schema dict, a bundled schema name) or a
         compiled schema; it is compiled through `compile_schema`'s cache, so a
         schema seen before costs nothing. It must keep the fields that ``vote_on`` and
@@ -75,7 +90,7 @@ class Role:
         schema, when the role is defined. A Caller uses it to constrain its answer to
         the tools of each request.
         """
-        return self.spec.output
+        return self.spec.schema
 
     def prompt_for(
         self, model: Model, spec: RoleSpec, values: Mapping[str, Any]
@@ -83,14 +98,14 @@ class Role:
         """The prompt and output schema of one call to ``model``; override to speak its format.
 
         The default fills the role's template (chat messages for a chat model, plain
-        text for a base model) and keeps ``spec.output``. A Caller overrides it to
+        text for a base model) and keeps ``spec.schema``. A Caller overrides it to
         hand a model with a tool-aware chat template its tools the way it was trained
         to read them; the schema it returns must parse answers into the role's value.
         """
         prompt = build_prompt(
             spec.template, values, examples=spec.examples, system=spec.system, chat=model.chat
         )
-        return prompt, spec.output
+        return prompt, spec.schema
 
     def __call__(self, **inputs: Any) -> Any:
         """Run the role and return its validated answer.
@@ -123,7 +138,7 @@ class Role:
         return execute(self, inputs, run or Run(), seed)
 
     def __repr__(self) -> str:
-        return f"<role {self.name!r} -> {self.spec.output.name} on {self.spec.model}>"
+        return f"<role {self.name!r} -> {self.spec.schema.name} on {self.spec.model}>"
 
 
 class FunctionRole(Role):
@@ -144,7 +159,7 @@ def role(function: Callable[..., Any], /) -> FunctionRole: ...
 def role(
     *,
     name: str | None = None,
-    prompt: str | None = None,
+    template: str | None = None,
     schema: Any = None,
     model: str = "default",
     system: str | None = None,
@@ -152,7 +167,7 @@ def role(
     temperature: float = 0.0,
     attempts: int = 3,
     examples: Sequence[ExampleLike] = (),
-    votes: int | VotingPolicy = 1,
+    voting: int | VotingPolicy = 1,
     vote_on: Sequence[str] = (),
     fallback: str | None = None,
     escalation: EscalationPolicy | None = None,
@@ -165,26 +180,26 @@ def role(
     /,
     *,
     name: str | None = None,
-    prompt: str | None = None,
+    template: str | None = None,
     schema: Any = None,
     **settings: Any,
 ) -> FunctionRole | Callable[[Callable[..., Any]], FunctionRole]:
     """Define a role from a function: parameters are inputs, the docstring the template.
 
-    Works bare (``@role``) and with arguments (``@role(model="gemma-270m", votes=3)``).
+    Works bare (``@role``) and with arguments (``@role(model="gemma-270m", voting=3)``).
     The settings and their defaults are those of `RoleDefinition`.
 
     Args:
         function: the function, when the decorator is used bare.
         name: the role's name (default: the function's).
-        prompt: the template (default: the docstring); see `smallagents.prompts`.
+        template: the prompt template (default: the docstring); see `smallagents.prompts`.
         schema: the output schema, overriding the return annotation: a pydantic
             model, a JSON Schema dict, or the name of a file in ``schemas/``.
         **settings: ``model`` (the model spec that plays the role), ``system`` (a
             system message for chat models, a first paragraph for base models),
             ``max_tokens``, ``temperature``, ``attempts`` (decoding settings of one
             answer), ``examples`` (few-shot ``(inputs, output)`` pairs or `Example`),
-            ``votes`` (k of first-to-ahead-by-k voting, or a full `VotingPolicy`),
+            ``voting`` (k of first-to-ahead-by-k voting, or a full `VotingPolicy`),
             ``vote_on`` (output fields to vote on; default: the whole answer),
             ``fallback`` (a model spec to escalate to, shorthand for ``escalation``),
             ``escalation`` (an `EscalationPolicy`), ``unsure`` (an output field or
@@ -196,14 +211,18 @@ def role(
     """
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
-        raise TypeError(f"role() got an unexpected keyword argument {unknown[0]!r}")
+        renamed = f" (renamed {RENAMED[unknown[0]]}=)" if unknown[0] in RENAMED else ""
+        raise TypeError(f"role() got an unexpected keyword argument {unknown[0]!r}{renamed}")
 
     def decorate(fn: Callable[..., Any]) -> FunctionRole:
         role_name = name or fn.__name__
         inputs, output = _signature(role_name, fn, schema)
-        template = prompt if prompt is not None else inspect.getdoc(fn)
         definition = RoleDefinition(
-            name=role_name, template=template, output=output, inputs=inputs, **settings
+            name=role_name,
+            template=template if template is not None else inspect.getdoc(fn),
+            schema=output,
+            inputs=inputs,
+            **settings,
         )
         return FunctionRole(make_spec(definition), fn)
 

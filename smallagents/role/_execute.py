@@ -64,7 +64,7 @@ def _checked_inputs(spec: RoleSpec, inputs: Mapping[str, Any]) -> dict[str, Any]
 
 
 def default_seed(role_name: str, values: Mapping[str, Any], salt: int | None = None) -> int:
-    """A seed derived from the role, its inputs and the run's seed: same call, same answer."""
+    """A seed derived from the role, its inputs and the run's salt: same call, same answer."""
     text = f"{role_name}\x00{canonical_key(dict(values))}"
     if salt is not None:
         text += f"\x00{salt}"
@@ -133,7 +133,7 @@ def execute(
     checked = _checked_inputs(spec, inputs)
     values = role_obj.values(checked)
     spec = _output_for_call(role_obj, spec, values)
-    first_seed = seed if seed is not None else default_seed(spec.name, values, run.seed)
+    first_seed = seed if seed is not None else default_seed(spec.name, values, run.salt)
     model = run.models().load(spec.model)
     attempt = _sample_small_model(role_obj, spec, model, values, first_seed)
     policy = spec.escalation
@@ -209,19 +209,19 @@ def lowest_confidence(confidence: Mapping[str, float], fields: Sequence[str] = (
 def _output_for_call(role_obj: Playable, spec: RoleSpec, values: Mapping[str, Any]) -> RoleSpec:
     """The spec with this call's output schema, when the role chooses one per call."""
     schema = role_obj.output_schema_for(values)
-    if schema is spec.output:
+    if schema is spec.schema:
         return spec
     compiled = schema if isinstance(schema, CompiledSchema) else compile_schema(as_schema(schema))
     check_fields_exist(spec.name, compiled, spec.voting.fields, spec.escalation.unsure)
-    return dataclasses.replace(spec, output=compiled)
+    return dataclasses.replace(spec, schema=compiled)
 
 
 def _sample_small_model(
     role_obj: Playable, spec: RoleSpec, model: Model, values: Mapping[str, Any], first_seed: int
 ) -> _Attempt:
     attempt = _Attempt()
-    prompt, output = role_obj.prompt_for(model, spec, values)
-    spec = dataclasses.replace(spec, output=output) if output is not spec.output else spec
+    prompt, schema = role_obj.prompt_for(model, spec, values)
+    spec = dataclasses.replace(spec, schema=schema) if schema is not spec.schema else spec
     policy = spec.escalation
     try:
         if spec.voting.k == 1:
@@ -240,7 +240,7 @@ def _single_answer(spec: RoleSpec, model: Model, prompt: Any, seed: int, attempt
     try:
         generation = model.generate(
             prompt,
-            schema=spec.output,
+            schema=spec.schema,
             max_tokens=spec.max_tokens,
             temperature=spec.temperature,
             seed=seed,
@@ -267,7 +267,7 @@ def _vote(spec: RoleSpec, model: Model, prompt: Any, first_seed: int, attempt: _
         try:
             generation = model.generate(
                 prompt,
-                schema=spec.output,
+                schema=spec.schema,
                 max_tokens=spec.max_tokens,
                 temperature=voting.temperature,
                 seed=first_seed + index,
@@ -331,10 +331,10 @@ def _escalate(
         return "unresolved", small
     try:
         model = run.models().load(fallback)
-        prompt, output = role_obj.prompt_for(model, spec, values)
+        prompt, schema = role_obj.prompt_for(model, spec, values)
         generation = model.generate(
             prompt,
-            schema=output,
+            schema=schema,
             max_tokens=spec.max_tokens,
             temperature=spec.temperature,
             seed=first_seed,

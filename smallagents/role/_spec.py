@@ -29,7 +29,7 @@ class RoleDefinition:
     Attributes:
         name: the role's name.
         template: the prompt template (see `smallagents.prompts`).
-        output: the output schema: a pydantic model, a JSON Schema dict, the name
+        schema: the output schema: a pydantic model, a JSON Schema dict, the name
             of a file in ``schemas/``, or a type pydantic can describe.
         inputs: the inputs by name and type (default: every template field, as str).
         state_fields: template fields that ``Role.values`` fills from the role's state.
@@ -39,7 +39,7 @@ class RoleDefinition:
         temperature: the sampling temperature of one answer.
         attempts: tries of one answer before it is a schema failure.
         examples: few-shot examples.
-        votes: k of first-to-ahead-by-k voting, or a full `VotingPolicy`.
+        voting: k of first-to-ahead-by-k voting, or a full `VotingPolicy`.
         vote_on: output fields to vote on (default: the whole answer).
         fallback: a model spec to escalate to (shorthand for ``escalation``).
         escalation: when to escalate.
@@ -48,7 +48,7 @@ class RoleDefinition:
 
     name: str
     template: str | None = None
-    output: Any = None
+    schema: Any = None
     inputs: Mapping[str, Any] | None = None
     state_fields: tuple[str, ...] = ()
     model: str = "default"
@@ -57,7 +57,7 @@ class RoleDefinition:
     temperature: float = 0.0
     attempts: int = 3
     examples: Sequence[ExampleLike] = ()
-    votes: int | VotingPolicy = 1
+    voting: int | VotingPolicy = 1
     vote_on: Sequence[str] = ()
     fallback: str | None = None
     escalation: EscalationPolicy | None = None
@@ -69,7 +69,7 @@ class RoleDefinition:
 SETTINGS: tuple[str, ...] = tuple(
     f.name
     for f in dataclasses.fields(RoleDefinition)
-    if f.name not in ("name", "template", "output", "inputs", "state_fields")
+    if f.name not in ("name", "template", "schema", "inputs", "state_fields")
 )
 
 
@@ -80,7 +80,7 @@ class RoleSpec:
     name: str
     template: str
     inputs: Mapping[str, Any]
-    output: CompiledSchema
+    schema: CompiledSchema
     model: str = "default"
     system: str | None = None
     max_tokens: int = 256
@@ -97,14 +97,14 @@ def make_spec(definition: RoleDefinition) -> RoleSpec:
     """Check every part of a role definition and build its `RoleSpec`.
 
     Raises:
-        RoleDefinitionError: the template, schema, votes, escalation or examples
+        RoleDefinitionError: the template, schema, voting, escalation or examples
             are wrong; the message names the role and the fix.
     """
     d = definition
     name, template, state_fields = d.name, d.template, d.state_fields
     if not template or not template.strip():
         raise RoleDefinitionError(
-            name, "no prompt template", fix="write the template as the docstring or pass prompt="
+            name, "no prompt template", fix="write the template as the docstring or pass template="
         )
     try:
         fields = template_fields(template)
@@ -121,19 +121,19 @@ def make_spec(definition: RoleDefinition) -> RoleSpec:
             f"(parameters: {', '.join(inputs) or 'none'})",
             fix="rename the field or add a parameter of that name",
         )
-    if d.output is None:
+    if d.schema is None:
         raise RoleDefinitionError(
             name,
             "no output schema",
             fix="annotate the return type with a pydantic model, or pass schema='NAME'",
         )
     try:
-        compiled = compile_schema(as_schema(d.output))
+        compiled = compile_schema(as_schema(d.schema))
     except SchemaError as error:
         raise RoleDefinitionError(
             name, f"output schema: {error.message}", fix=error.fix or ""
         ) from None
-    voting = d.votes if isinstance(d.votes, VotingPolicy) else VotingPolicy(k=d.votes)
+    voting = d.voting if isinstance(d.voting, VotingPolicy) else VotingPolicy(k=d.voting)
     if d.vote_on:
         voting = VotingPolicy(voting.k, voting.max_samples, tuple(d.vote_on), voting.temperature)
     if voting.k < 1 or voting.budget < voting.k:
@@ -163,7 +163,7 @@ def make_spec(definition: RoleDefinition) -> RoleSpec:
         name=name,
         template=template,
         inputs=dict(inputs),
-        output=compiled,
+        schema=compiled,
         model=d.model,
         system=d.system,
         max_tokens=d.max_tokens,
@@ -181,13 +181,13 @@ def make_spec(definition: RoleDefinition) -> RoleSpec:
     )
 
 
-def as_schema(output: Any) -> Any:
+def as_schema(schema: Any) -> Any:
     """What `compile_schema` takes: a pydantic model or schema as is, another type's JSON Schema."""
-    if isinstance(output, type) and issubclass(output, pydantic.BaseModel):
-        return output
-    if isinstance(output, str | Mapping):
-        return output
-    return pydantic.TypeAdapter(output).json_schema()
+    if isinstance(schema, type) and issubclass(schema, pydantic.BaseModel):
+        return schema
+    if isinstance(schema, str | Mapping):
+        return schema
+    return pydantic.TypeAdapter(schema).json_schema()
 
 
 def check_fields_exist(
