@@ -1,14 +1,4 @@
-"""Long tasks as chains of small voted steps (the MAKER recipe on small models).
-
-A task is a state and a step role. Each step asks the role one small question
-about the state (``next_inputs``), votes on the answer with first-to-ahead-by-k,
-and applies it (``apply``); plain code does the bookkeeping. With per-step
-accuracy ``p`` and independent errors, a step is right with probability
-``1/(1+((1-p)/p)^k)``, so `choose_k` picks the smallest k that brings the
-whole task to a target success rate. Voting fixes random errors, not systematic
-ones: measure ``p`` per kind of question with `step_accuracy` first, and if
-some questions are always answered wrong, change the step's shape, not k.
-"""
+"""Long tasks as chains of small voted steps (the MAKER recipe on small models)."""
 
 from __future__ import annotations
 
@@ -71,7 +61,13 @@ class TaskRun(Generic[S]):
 
 
 def choose_k(p: float, target: float, steps: int, m: int = 1) -> int:
-    """The smallest k for which ``steps`` voted steps all succeed with probability >= target."""
+    """The smallest k for which ``steps`` voted steps all succeed with probability >= target.
+
+    With per-step accuracy ``p`` and independent errors, a step is right with
+    probability ``1/(1+((1-p)/p)^k)``. Voting fixes random errors, not systematic
+    ones: measure ``p`` per kind of question with `step_accuracy` first, and if some
+    questions are always answered wrong, change the step's shape, not k.
+    """
     return k_min(p, target, steps, m)
 
 
@@ -119,6 +115,10 @@ def run_steps(
     run: Run | None = None,
 ) -> TaskRun[S]:
     """Run a task step by step, each step voted with first-to-ahead-by-k.
+
+    A task is a state and a step role. Each step asks the role one small question
+    about the state (``next_inputs``), votes on the answer, and applies it
+    (``apply``); plain code does the bookkeeping.
 
     Args:
         role: the step role; its voting temperature and sample budget apply, k is

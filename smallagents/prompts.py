@@ -1,16 +1,4 @@
-"""Role prompt templates: one template language, few-shot rendering for chat and base models.
-
-The template language is Python's ``str.format`` with plain names only:
-``"Review this answer: {response}"``. ``{{`` and ``}}`` write literal braces.
-Strings are inserted as they are; any other value as compact JSON. Attribute and
-index lookups (``{a.b}``, ``{a[0]}``) and format specs are refused when the role is
-defined, so a template can never reach into an object.
-
-A chat model gets messages: an optional system message, one user/assistant pair per
-few-shot example, then the request. A base model gets plain text: each example as
-the filled template followed by its JSON answer, blank lines between, then the
-filled template of the request; the model continues it.
-"""
+"""Role prompt templates: one template language, few-shot rendering for chat and base models."""
 
 from __future__ import annotations
 
@@ -29,6 +17,11 @@ class TemplateError(ValueError):
 
 def template_fields(template: str) -> list[str]:
     """Names of the fields in ``template``, in order of first use.
+
+    The template language is Python's ``str.format`` with plain names only:
+    ``"Review this answer: {response}"``. ``{{`` and ``}}`` write literal braces.
+    Attribute and index lookups (``{a.b}``, ``{a[0]}``) and format specs are refused
+    when the role is defined, so a template can never reach into an object.
 
     Raises:
         TemplateError: a field is positional, dotted, indexed or has a format spec.
@@ -60,7 +53,7 @@ def template_fields(template: str) -> list[str]:
 
 
 def format_value(value: Any) -> str:
-    """How one input value appears in a prompt."""
+    """How one input value appears in a prompt: a string as it is, anything else as compact JSON."""
     if isinstance(value, str):
         return value
     if hasattr(value, "model_dump"):
@@ -96,7 +89,13 @@ def build_prompt(
     system: str | None = None,
     chat: bool,
 ) -> Prompt:
-    """The prompt for one request, shaped for a chat model or a base model."""
+    """The prompt for one request, shaped for a chat model or a base model.
+
+    A chat model gets messages: an optional system message, one user/assistant pair per
+    few-shot example, then the request. A base model gets plain text: the system text,
+    then each example as the filled template followed by its JSON answer, then the
+    filled template of the request, blank lines between; the model continues it.
+    """
     if chat:
         messages: list[Message] = []
         if system:

@@ -1,12 +1,4 @@
-"""Voting over repeated samples: first-to-ahead-by-k, fixed-size majority, and their math.
-
-A sampler is a callable ``sample(i) -> T``, ``i`` being the 0-based index of the draw
-(red-flagged draws included), handy for seeding. No model is needed here.
-
-The formulas follow the analysis of first-to-ahead-by-k voting in the MAKER paper and
-assume the *binary* model: a sample is correct with probability ``p``, and every error is
-the same wrong answer. That is the worst case for voting; scattered errors do better.
-"""
+"""Voting over repeated samples: first-to-ahead-by-k, fixed-size majority, and their math."""
 
 from __future__ import annotations
 
@@ -166,9 +158,11 @@ def first_to_ahead_by_k(
 ) -> VoteResult[T]:
     """Draw samples until one answer has k more votes than any other.
 
+    The sampler is a callable ``sample(i) -> T``, ``i`` being the 0-based index of the
+    draw (red-flagged draws included), handy for seeding; no model is needed here.
     A draw is red-flagged, discarded (never repaired) and counted when ``sample`` or
-    ``key`` raises `RedFlag`, or when
-    ``is_red_flag(value)`` returns a non-empty reason or ``True``. Drawing stops the
+    ``key`` raises `RedFlag`, or when ``is_red_flag(value)`` returns a non-empty reason
+    or ``True``. Drawing stops the
     moment the vote is decided: k unanimous samples cost exactly k draws, and k=1
     accepts the first valid sample.
 
@@ -233,8 +227,11 @@ def _check(p: float, k: int = 1, steps: int = 1, m: int = 1) -> None:
 def step_success(p: float, k: int) -> float:
     """Probability that first-to-ahead-by-k picks the correct answer: ``1/(1+((1-p)/p)^k)``.
 
-    Binary model: correct with probability ``p``, otherwise one single wrong answer.
-    Computed as a logistic of ``k*ln(p/(1-p))`` so that it never overflows.
+    The formulas here follow the analysis of first-to-ahead-by-k voting in the MAKER
+    paper and assume the *binary* model: a sample is correct with probability ``p``,
+    and every error is the same wrong answer. That is the worst case for voting;
+    scattered errors do better. Computed as a logistic of ``k*ln(p/(1-p))`` so that it
+    never overflows.
     """
     _check(p, k)
     if p in (0.0, 1.0):
