@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.errors import GraphRecursionError
@@ -27,9 +27,6 @@ from smallagents.graph._state import field_types, inputs_fingerprint, json_schem
 from smallagents.models.pool import thread_pool
 from smallagents.run import Run
 
-if TYPE_CHECKING:  # the builder makes compiled graphs, so it imports this module
-    from smallagents.graph._builder import Graph
-
 _FINGERPRINT_KEY = "smallagents_inputs"
 
 
@@ -39,6 +36,18 @@ class _Plan:
     first_input: Any  # the inputs, or None to continue an interrupted run
     resumed: bool = False
     finished: Mapping[str, Any] | None = None  # the stored output of a finished run
+
+
+class GraphSource(Protocol):
+    """What a compiled graph reads of the `Graph` it was compiled from.
+
+    A protocol rather than the `Graph` class: the builder makes compiled graphs, so it
+    imports this module, and this module does not import it back.
+    """
+
+    name: str
+    input_schema: type[Any]
+    output_schema: type[Any]
 
 
 class CompiledGraph:
@@ -51,7 +60,7 @@ class CompiledGraph:
 
     def __init__(
         self,
-        graph: Graph,
+        graph: GraphSource,
         compiled: Any,
         saver: SqliteSaver | None,
         recursion_limit: int,
