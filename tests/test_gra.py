@@ -1168,6 +1168,9 @@ def test_roles_lists_what_each_gra_role_does() -> None:
         ("168", "A day has 24 hours, so 7 days is 1,680 hours.", False),
         ("6650 km", "The Nile, about 6,650 km long.", True),
         ("3.2288", "2 miles is about 3.22 kilometres.", True),  # within 1%
+        ("1989", "The Berlin Wall fell in 1989.", True),
+        ("1989", "The Berlin Wall fell in 1991.", False),  # whole numbers: exactly
+        ("100", "Water boils at 100.4 degrees here.", True),  # a decimal: within 1%
         ("7", "There are seven continents.", True),
         ("Nile", "The Congo is the longest river in Africa.", False),
         ("Mount Everest", "Everest, at about 8,849 metres.", True),

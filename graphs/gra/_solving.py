@@ -56,12 +56,21 @@ def _numbers(text: str) -> set[float]:
     return found
 
 
+def _same_number(wanted: float, said: float) -> bool:
+    # Whole numbers are counts and years: 1989 and 1991 are 0.1% apart and different
+    # answers (measured: a 1% tolerance let "the Berlin Wall fell in 1991" agree with 1989).
+    if wanted.is_integer() and said.is_integer():
+        return wanted == said
+    return math.isclose(wanted, said, rel_tol=0.01)
+
+
 def compare_answers(reference: str, response: str) -> bool | None:
     """Whether ``response`` states the short ``reference`` answer, read without a model.
 
     A reference of at most four words is compared directly: its numbers must all
-    appear in the response (1% apart counts as the same number; "seven" is 7),
-    else one of its content words must. ``None`` for a longer reference: a model
+    appear in the response (whole numbers exactly; where one has decimals, 1% apart
+    counts as the same number, "3.2288" and "about 3.22"; "seven" is 7), else one of
+    its content words must. ``None`` for a longer reference: a model
     compares those. Measured: the 1.5B model said "agrees" to "4 feet is 480
     inches" against its own "48", and to "the Congo" against its own "Nile"; a
     containment check cannot be talked into that.
@@ -72,7 +81,7 @@ def compare_answers(reference: str, response: str) -> bool | None:
     wanted = _numbers(short)
     if wanted:
         said = _numbers(response)
-        return all(any(math.isclose(w, s, rel_tol=0.01) for s in said) for w in wanted)
+        return all(any(_same_number(w, s) for s in said) for w in wanted)
     words = [
         w for w in re.findall(r"[a-z0-9]+", short.lower()) if w not in _SMALL_WORDS and len(w) > 2
     ]
