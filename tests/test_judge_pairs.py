@@ -83,3 +83,32 @@ def test_defects_look_like_their_kind() -> None:
             assert row["instruction"] in text, row
         elif row["kind"] == "statement":
             assert not row["instruction"].endswith("?"), row
+
+
+HOLDOUT = Path(__file__).resolve().parents[1] / "examples" / "labeled" / "judge_holdout.jsonl"
+
+
+def test_the_fresh_holdout_pairs_are_balanced_twins() -> None:
+    # examples/labeled/judge_holdout.jsonl: 24 facts written by hand (session 4), kept
+    # out of every choice of prompt, model and threshold; each a good pair and a bad twin.
+    rows = [json.loads(line) for line in HOLDOUT.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 48 and len({r["id"] for r in rows}) == 48
+    assert {r["split"] for r in rows} == {"holdout"}
+    groups = collections.defaultdict(list)
+    for row in rows:
+        groups[row["group"]].append(row)
+    assert all(sorted(r["label"] for r in g) == ["accept", "reject"] for g in groups.values())
+    bad_kinds = collections.Counter(r["kind"] for r in rows if r["label"] == "reject")
+    assert set(bad_kinds) == {
+        "wrong_answer",
+        "off_topic",
+        "statement",
+        "truncated",
+        "repetitive",
+        "restates_question",
+    }
+    assert bad_kinds["wrong_answer"] == 10
+    # One instruction is word for word in examples/judge_pairs.jsonl (two more ask the same
+    # fact in other words: 2.5 kg in grams, the capital of Turkey); the README says so.
+    shared = {r["instruction"] for r in rows} & {r["instruction"] for r in pairs()}
+    assert shared == {"What is the chemical symbol for gold?"}
