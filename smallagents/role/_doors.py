@@ -25,10 +25,14 @@ def _refuse_old_names(name: str, attributes: Mapping[str, Any]) -> None:
     old = [key for key in RENAMED if key in attributes]
     if old:
         raise RoleDefinitionError(
-            _snake(name),
+            name,
             f"class attribute(s) {', '.join(old)} were renamed",
             fix="write " + ", ".join(f"{RENAMED[key]} = ..." for key in old),
         )
+
+
+def _snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(camel))
 
 
 class Role:
@@ -53,13 +57,14 @@ class Role:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _refuse_old_names(cls.__name__, cls.__dict__)
+        name = cls.__dict__.get("name") or _snake(cls.__name__)
+        _refuse_old_names(name, cls.__dict__)
         if cls.__dict__.get("template") is None and cls.__dict__.get("schema") is None:
             return  # an intermediate base class: nothing to check yet
         inputs = getattr(cls, "inputs", None)
         cls.spec = make_spec(
             RoleDefinition(
-                name=cls.__dict__.get("name") or _snake(cls.__name__),
+                name=name,
                 template=getattr(cls, "template", None)
                 or (inspect.cleandoc(cls.__doc__) if cls.__doc__ else None),
                 schema=getattr(cls, "schema", None),
@@ -252,7 +257,3 @@ def _signature(name: str, fn: Callable[..., Any], schema: Any) -> tuple[dict[str
             "schema='NAME'",
         )
     return inputs, output
-
-
-def _snake(camel: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(camel))
