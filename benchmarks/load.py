@@ -110,7 +110,7 @@ def sample(done: int, started: float) -> Sample:
 
 
 class Sampler:
-    """A progress view that takes a :class:`Sample` every ``every`` units.
+    """A progress view that takes a ``Sample`` every ``every`` units.
 
     It runs in the job's writer thread, once per committed unit, like the real
     progress views; its own samples are the only thing it keeps (about 100).

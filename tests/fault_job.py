@@ -3,7 +3,7 @@
 Not tests. Records whose topic is too long for the embedded SmolLM2's 4096-token
 context cannot run on it (``model_error``), so they take the escalation edge to the
 fault server; the other records stay on SmolLM2. Which records escalate is decided
-by the input, not by sampling. :func:`run_fault_job` runs it with ``run_job`` and
+by the input, not by sampling. ``run_fault_job`` runs it with ``run_job`` and
 counts what happened: used by ``tests/test_faults.py`` and ``benchmarks/faults.py``.
 """
 

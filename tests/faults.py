@@ -1,8 +1,8 @@
 """A fault-injecting OpenAI-compatible server for tests: a real HTTP server on 127.0.0.1.
 
-Not tests. :func:`start_fault_server` answers ``GET /v1/models`` and ``POST
+Not tests. ``start_fault_server`` answers ``GET /v1/models`` and ``POST
 /v1/chat/completions`` like a healthy server, except on the chat requests its
-schedule marks with a :class:`Fault`:
+schedule marks with a ``Fault``:
 
 =============  ===========================================================================
 kind           what the client sees

@@ -2,7 +2,7 @@
 
 Not tests. ``start_llama_server`` runs llama-cpp-python's server on a GGUF file, as
 a user would (through ``python -m smallagents.models.server``, which loads models as
-smallagents does: see :func:`smallagents.models.native.use_extra_buffers`);
+smallagents does: see ``smallagents.models.native.use_extra_buffers``);
 ``start_fake_server`` runs a threaded ``http.server`` whose answers a test scripts
 (garbage, 500, 429, hangs). Every wait here is bounded, and both stop what they
 started on exit, failure included.

@@ -2,7 +2,7 @@
 
 The decision logic (agreement, splits, the adjudicator's three verdicts,
 refinement, de-duplication across units and resumes) runs on
-:class:`~smallagents.testing.ScriptedModel`, which answers each role by the cue
+``smallagents.testing.ScriptedModel``, which answers each role by the cue
 that ends its prompt. Two tests run the real embedded models (SmolLM2 and Gemma 3
 270M) through a job and through the README's quick-start command.
 """
@@ -491,7 +491,7 @@ class Killed(Exception):
 
 
 class Scripted(WithModels):
-    """Scripted models served in every worker (:class:`WithModels`); ``kill_at`` stops
+    """Scripted models served in every worker (``WithModels``); ``kill_at`` stops
     the job when that unit starts."""
 
     def __init__(

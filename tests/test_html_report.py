@@ -1,7 +1,7 @@
 """``smallagents report`` and ``run --report-html``: the page, its numbers, and a real browser.
 
 The jobs here run the real gra pipeline (graph, free checks, de-duplication,
-runner, state) on :class:`~smallagents.testing.ScriptedModel` stand-ins, so that
+runner, state) on ``smallagents.testing.ScriptedModel`` stand-ins, so that
 each count on the page is known in advance; ``tests/test_gra.py`` runs the real
 models. The browser test drives the system's Chromium (Debian's ``chromium``
 package) with Playwright, and is skipped with the reason when either is missing.

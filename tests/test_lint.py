@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,3 +24,16 @@ def test_ruff_format_is_clean() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_docstrings_use_one_style() -> None:
+    # Google style with names in backticks; no Sphinx roles (no Sphinx build reads them).
+    role = re.compile(r":(?:class|func|meth|attr|data|mod|exc|obj):`")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("smallagents", "roles", "graphs", "examples", "tests", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if role.search(line) and path.name != "test_lint.py"
+    ]
+    assert found == []

@@ -3,7 +3,7 @@
 A seeded generator writes many JSON Schemas (nested objects and arrays, enums,
 const, anyOf/oneOf/allOf, patterns, bounds, required, additionalProperties,
 $ref/$defs, formats) with some keywords the grammar engine cannot express mixed
-in. Each schema either fails ``compile_schema`` with a :class:`SchemaError`, or its
+in. Each schema either fails ``compile_schema`` with a ``SchemaError``, or its
 grammar is checked against jsonschema on sampled instances, valid ones from an
 instance generator and invalid ones from mutations of them:
 
