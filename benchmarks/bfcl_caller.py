@@ -107,7 +107,7 @@ def measure(model: str, cases: int, variants: tuple[str, ...] = ("template", "pl
             seconds[variant] += time.perf_counter() - started
             value = answer.value if answer.resolved else None
             score = function_calls(
-                {"calls": smallagents.calls_of(value)} if value is not None else None,
+                {"calls": smallagents.tools.calls_of(value)} if value is not None else None,
                 record["expected"],
             )
             right[(variant, category)] += score.correct
@@ -118,7 +118,7 @@ def measure(model: str, cases: int, variants: tuple[str, ...] = ("template", "pl
                         "variant": variant,
                         "correct": score.correct,
                         "detail": score.detail,
-                        "calls": smallagents.calls_of(value),
+                        "calls": smallagents.tools.calls_of(value),
                     },
                     ensure_ascii=False,
                 ),

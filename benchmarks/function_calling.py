@@ -81,7 +81,7 @@ def call_matches(got: Mapping[str, Any], want: Mapping[str, Any], tool: smallage
 
 def score(item: Mapping[str, Any], value: Any) -> dict[str, bool]:
     """Validity and accuracy of one Caller answer (``None``: no answer, not valid)."""
-    tools = {tool.name: tool for tool in smallagents.as_tools(item["tools"])}
+    tools = {tool.name: tool for tool in smallagents.tools.as_tools(item["tools"])}
     calls = list(value.get("calls", [])) if isinstance(value, Mapping) else []
     valid = bool(calls)
     for call in calls:
@@ -90,7 +90,7 @@ def score(item: Mapping[str, Any], value: Any) -> dict[str, bool]:
             if tool is None:
                 raise KeyError(call.get("name"))
             tool.validate(call.get("arguments"))
-        except (KeyError, smallagents.ToolArgumentError):
+        except (KeyError, smallagents.errors.ToolArgumentError):
             valid = False
     expected = item["expected"]
     names = [c.get("name") for c in calls] == [c["name"] for c in expected]

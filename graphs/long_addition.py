@@ -132,7 +132,7 @@ class LongAdditionPipeline:
     ) -> smallagents.UnitResult:
         a, b = int(data["a"]), int(data["b"])
         if a < 0 or b < 0:
-            raise smallagents.RoleInputError(
+            raise smallagents.errors.RoleInputError(
                 self.name, "a and b must be natural numbers", fix="give non-negative integers"
             )
         digits = max(len(str(a)), len(str(b)))

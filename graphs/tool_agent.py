@@ -156,7 +156,7 @@ def build_graph(
     escalation edge to the fallback model (``--fallback`` / ``fallback=``); only when
     that does not settle it (no fallback, or the fallback gives up too) does the run
     end with status ``gave_up``. The tools are ``tools``, the tools of the job's MCP
-    servers (``smallagents.job_mcp_tools``), and the function specs of the
+    servers (``smallagents.tools.job_tools``), and the function specs of the
     input's ``tools``; a spec without a Python function can be called
     but not run (its observation says so). The Caller is decoded with the calls
     schema of exactly these tools, so no request, however hostile, can make it call
@@ -173,29 +173,29 @@ def build_graph(
     Raises:
         ToolDefinitionError: two tools share a name.
     """
-    registered = {item.name: item for item in smallagents.as_tools(tools)}
+    registered = {item.name: item for item in smallagents.tools.as_tools(tools)}
 
     def setup(state: ToolAgentState) -> dict[str, Any]:
         """Gather the tools of this run and check the step limit."""
         try:
-            given = smallagents.as_tools(state.get("tools", []))
-        except smallagents.UsageError as error:
-            raise smallagents.GraphInputError(
+            given = smallagents.tools.as_tools(state.get("tools", []))
+        except smallagents.errors.UsageError as error:
+            raise smallagents.errors.GraphInputError(
                 name, f"tools: {error.message}", fix=error.fix or "pass OpenAI function specs"
             ) from None
         # The job's MCP servers (smallagents.toml [mcp.servers.NAME], --mcp): one that
         # does not start raises ToolServerError, and the job rejects this record.
-        served = [item for item in smallagents.job_mcp_tools() if item.name not in registered]
+        served = [item for item in smallagents.tools.job_tools() if item.name not in registered]
         offered = [item.to_openai() for item in [*registered.values(), *served]]
         known = set(registered) | {item.name for item in served}
         offered += [item.to_openai() for item in given if item.name not in known]
         if not offered:
-            raise smallagents.GraphInputError(
+            raise smallagents.errors.GraphInputError(
                 name, "no tools to call", fix="pass tools= with OpenAI function specs"
             )
         limit = state.get("max_steps", max_steps)
         if not 1 <= limit <= MAX_STEPS_LIMIT:
-            raise smallagents.GraphInputError(
+            raise smallagents.errors.GraphInputError(
                 name, f"max_steps={limit}", fix=f"pass max_steps from 1 to {MAX_STEPS_LIMIT}"
             )
         return {"tools": offered, "max_steps": limit, "steps": 0}
@@ -205,9 +205,9 @@ def build_graph(
         step = state.get("steps", 0) + 1
         # Python tools run; specs from the input are known but have nothing to run.
         available = {
-            spec_tool.name: spec_tool for spec_tool in smallagents.as_tools(state["tools"])
+            spec_tool.name: spec_tool for spec_tool in smallagents.tools.as_tools(state["tools"])
         }
-        available.update({item.name: item for item in smallagents.job_mcp_tools()})
+        available.update({item.name: item for item in smallagents.tools.job_tools()})
         available.update(registered)
         calls = state.get("calls") or []
         run = smallagents.current_run()
@@ -216,7 +216,9 @@ def build_graph(
         # tells the model it was not run.
         approve = run.tool_approval if run is not None else None
         if calls:
-            results = smallagents.run_calls(calls, available.values(), approve=approve, run=run)
+            results = smallagents.tools.run_calls(
+                calls, available.values(), approve=approve, run=run
+            )
             entries = [r.as_dict() for r in results]
         else:
             entries = [

@@ -87,7 +87,7 @@ def results_text(history: str) -> str:
 
 def tool_names(tools: list[dict[str, Any]]) -> str:
     """One line per tool, its name and description: what the Planner needs to choose."""
-    return "\n".join(f"- {t.name}: {t.description}" for t in smallagents.as_tools(tools))
+    return "\n".join(f"- {t.name}: {t.description}" for t in smallagents.tools.as_tools(tools))
 
 
 class Plan(BaseModel):
@@ -196,14 +196,14 @@ class Planner(smallagents.Role):
 class Caller(smallagents.Role):
     """Writes the tool calls that answer a request, constrained to the request's tools.
 
-    Its answer is decoded with ``smallagents.calls_schema`` of the tools it is
+    Its answer is decoded with ``smallagents.tools.calls_schema`` of the tools it is
     given (``output_schema_for``): it cannot name any other tool, nor give
     arguments that the tool's schema refuses, whatever the request says.
     """
 
     name = "caller"
     template = "Tools:\n{tool_list}\nResults so far: {results}\nRequest: {query}\nCalls:"
-    schema = smallagents.calls_schema(EXAMPLE_TOOLS, max_calls=MAX_CALLS)
+    schema = smallagents.tools.calls_schema(EXAMPLE_TOOLS, max_calls=MAX_CALLS)
     # A request is text, or chat messages (a BFCL question, system turn and all).
     inputs = {  # noqa: RUF012
         "query": str | list[dict[str, str]],
@@ -231,7 +231,7 @@ class Caller(smallagents.Role):
         (
             {
                 "query": "Find me a vegetable lasagna recipe ready in 45 minutes.",
-                "tool_list": smallagents.describe_tools([_RECIPES, _VOLUME]),
+                "tool_list": smallagents.tools.describe_tools([_RECIPES, _VOLUME]),
                 "results": "none",
             },
             {
@@ -246,7 +246,7 @@ class Caller(smallagents.Role):
         (
             {
                 "query": "How many feet are in 3.5 miles?",
-                "tool_list": smallagents.describe_tools([_LENGTH]),
+                "tool_list": smallagents.tools.describe_tools([_LENGTH]),
                 "results": "none",
             },
             {
@@ -261,7 +261,7 @@ class Caller(smallagents.Role):
         (
             {
                 "query": "Turn the volume down to 20 please",
-                "tool_list": smallagents.describe_tools([_MUSIC, _VOLUME]),
+                "tool_list": smallagents.tools.describe_tools([_MUSIC, _VOLUME]),
                 "results": "none",
             },
             {"calls": [{"name": "set_volume", "arguments": {"level": 20}}]},
@@ -269,7 +269,7 @@ class Caller(smallagents.Role):
         (
             {
                 "query": "I need a business class flight from Boston to Denver on 2025-03-14.",
-                "tool_list": smallagents.describe_tools([_FLIGHTS]),
+                "tool_list": smallagents.tools.describe_tools([_FLIGHTS]),
                 "results": "none",
             },
             {
@@ -289,7 +289,7 @@ class Caller(smallagents.Role):
         (
             {
                 "query": "Play Yellow Submarine",
-                "tool_list": smallagents.describe_tools([_FLIGHTS, _MUSIC]),
+                "tool_list": smallagents.tools.describe_tools([_FLIGHTS, _MUSIC]),
                 "results": "none",
             },
             {"calls": [{"name": "play_music", "arguments": {"song": "Yellow Submarine"}}]},
@@ -300,15 +300,15 @@ class Caller(smallagents.Role):
         """Add the tools (name, description, arguments) and the results text."""
         return {
             **inputs,
-            "query": smallagents.query_text(inputs["query"]),
-            "messages": smallagents.query_messages(inputs["query"]),
-            "tool_list": smallagents.describe_tools(inputs["tools"]),
+            "query": smallagents.tools.query_text(inputs["query"]),
+            "messages": smallagents.tools.query_messages(inputs["query"]),
+            "tool_list": smallagents.tools.describe_tools(inputs["tools"]),
             "results": results_text(inputs["history"]),
         }
 
     def output_schema_for(self, values: Mapping[str, Any]) -> Any:
         """The calls schema of this request's tools (see the class docstring)."""
-        return smallagents.calls_schema(values["tools"], max_calls=self.max_calls)
+        return smallagents.tools.calls_schema(values["tools"], max_calls=self.max_calls)
 
     def prompt_for(
         self, model: smallagents.Model, spec: smallagents.RoleSpec, values: Mapping[str, Any]
@@ -317,14 +317,14 @@ class Caller(smallagents.Role):
 
         A model whose chat template shows tools gets the request's messages with
         the tools handed to its template, no few-shot examples, and an answer
-        constrained to the calls it writes by habit (``smallagents.native_answer``:
+        constrained to the calls it writes by habit (``smallagents.tools.native_answer``:
         up to ``native_max_calls``, or a sentence for none). An endpoint gets this
         role's prompt and the tools in its request, under names its API accepts
-        (``smallagents.endpoint_answer`` maps them back). Any other model gets
+        (``smallagents.tools.endpoint_answer`` maps them back). Any other model gets
         this role's few-shot prompt.
         """
-        tools = smallagents.as_tools(values["tools"])
-        if self.native_tools and smallagents.renders_tools(model):
+        tools = smallagents.tools.as_tools(values["tools"])
+        if self.native_tools and smallagents.tools.renders_tools(model):
             messages = list(values["messages"])
             if values["history"].strip():
                 last = messages[-1]
@@ -332,15 +332,15 @@ class Caller(smallagents.Role):
                     "role": last["role"],
                     "content": f"{last['content']}\n\nResults so far:\n{values['history']}",
                 }
-            answer = smallagents.native_answer(tools, max_calls=self.native_max_calls)
-            return smallagents.ToolPrompt(messages, [t.to_openai() for t in tools]), answer
+            answer = smallagents.tools.native_answer(tools, max_calls=self.native_max_calls)
+            return smallagents.tools.ToolPrompt(messages, [t.to_openai() for t in tools]), answer
         if getattr(model, "sends_tools", False):
-            answer, aliased = smallagents.endpoint_answer(tools, max_calls=self.max_calls)
+            answer, aliased = smallagents.tools.endpoint_answer(tools, max_calls=self.max_calls)
             specs = [t.to_openai() for t in aliased]
             shown = self.values({**values, "tools": specs})
             prompt, _ = super().prompt_for(model, spec, shown)
             messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
-            return smallagents.ToolPrompt(messages, specs), answer
+            return smallagents.tools.ToolPrompt(messages, specs), answer
         return super().prompt_for(model, spec, values)
 
 

@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from smallagents import (
-    DownloadError,
-    ModelFileError,
-    ModelSpecError,
-    SchemaError,
-    SmallAgentsError,
-    load_model,
-)
+from smallagents import SmallAgentsError, load_model
+from smallagents.errors import DownloadError, ModelFileError, ModelSpecError, SchemaError
 
 
 def _assert_one_line_with_fix(error: SmallAgentsError) -> None:

@@ -23,8 +23,12 @@ import pytest
 from fault_job import WORD, failure_kind, good, run_fault_job
 from faults import Fault, FaultServer, cycle, first, start_fault_server
 
-from smallagents import CircuitOpenError, EndpointError, StructuredOutputError
-from smallagents.errors import ModelUnavailableError
+from smallagents.errors import (
+    CircuitOpenError,
+    EndpointError,
+    ModelUnavailableError,
+    StructuredOutputError,
+)
 from smallagents.models.openai import OpenAIModel
 from smallagents.models.resilience import (
     RETRY_AFTER_JITTER,

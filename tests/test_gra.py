@@ -22,10 +22,10 @@ import pytest
 from typer.testing import CliRunner
 
 import smallagents
-from smallagents import GraphPipeline, ModelPool, NearDuplicateIndex, Run, UnitResult
+from smallagents import GraphPipeline, ModelPool, Run, UnitResult
 from smallagents.cli import app
 from smallagents.content import content_dir
-from smallagents.dedupe import MinHash, jaccard, normalize, shingles
+from smallagents.dedupe import MinHash, NearDuplicateIndex, jaccard, normalize, shingles
 from smallagents.jobs.launch import find_pipeline
 from smallagents.jobs.runner import run_job
 from smallagents.jobs.settings import JobOptions
@@ -478,7 +478,7 @@ def test_configuration_from_the_environment(gra: ModuleType) -> None:
 def test_bad_configuration_is_a_usage_error(
     gra: ModuleType, variable: str, value: str, message: str
 ) -> None:
-    with pytest.raises(smallagents.UsageError, match=message) as caught:
+    with pytest.raises(smallagents.errors.UsageError, match=message) as caught:
         gra.config_from_env({variable: value})
     assert caught.value.exit_code == 2 and "Fix:" in str(caught.value)
 
@@ -902,7 +902,7 @@ def test_per_reviewer_thresholds(gra: ModuleType) -> None:
     ],
 )
 def test_bad_combination_settings(gra: ModuleType, values: dict[str, Any], message: str) -> None:
-    with pytest.raises(smallagents.UsageError, match=message):
+    with pytest.raises(smallagents.errors.UsageError, match=message):
         gra.GraConfig(**values)
 
 
@@ -930,7 +930,7 @@ def test_settings_file_then_environment_then_command_line(gra: ModuleType) -> No
     ],
 )
 def test_bad_settings_are_one_line_errors(gra: ModuleType, file: dict, message: str) -> None:
-    with pytest.raises(smallagents.UsageError, match=message) as caught:
+    with pytest.raises(smallagents.errors.UsageError, match=message) as caught:
         gra.configure(file, environ={})
     text = str(caught.value)
     assert "[pipelines.gra] in smallagents.toml" in text and "Fix:" in text and "\n" not in text
@@ -964,7 +964,7 @@ def test_loading_the_content_reads_no_setting_and_builds_nothing() -> None:
         "smallagents.Graph.compile = compile_graph\n"
         "try:\n"
         "    gra.pipeline.build()\n"
-        "except smallagents.UsageError as error:\n"
+        "except smallagents.errors.UsageError as error:\n"
         "    print('refused:', error)\n"
     )
     done = subprocess.run(

@@ -476,7 +476,7 @@ def test_default_retry_policy_retries_only_transient_errors() -> None:
     assert DEFAULT_RETRY.retry_on is is_transient
     assert is_transient(EndpointError("down", url="http://x"))
     assert not is_transient(ValueError("bad"))
-    assert not is_transient(smallagents.DownloadError("offline"))
+    assert not is_transient(smallagents.errors.DownloadError("offline"))
 
 
 def test_an_endpoint_error_is_retried_and_a_value_error_is_not() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from smallagents import ContextOverflowError, load_model
+from smallagents import load_model
+from smallagents.errors import ContextOverflowError
 from smallagents.models.llama import LlamaModel
 
 EMBEDDED = ["default", "gemma-270m"]

@@ -15,10 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 import smallagents
-from smallagents import McpServer, ToolServerError
 from smallagents.cli import app
-from smallagents.errors import ConfigError
-from smallagents.tools import server_configs
+from smallagents.errors import ConfigError, ToolServerError
+from smallagents.tools import McpServer, server_configs
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = [sys.executable, str(ROOT / "tests" / "mcp_server.py")]
@@ -88,14 +87,14 @@ def test_calls_are_validated_timed_confirmed_and_truncated(stdio_server: McpServ
     unapproved = tools["shout"].run({"text": "hey"})
     assert unapproved.status == "needs_confirmation"
     allowed = tools["shout"].run(
-        {"text": "hey", "times": 40}, approve=smallagents.allow_tools(["shout"])
+        {"text": "hey", "times": 40}, approve=smallagents.tools.allow_tools(["shout"])
     )
     assert allowed.status == "ok" and allowed.truncated and len(allowed.observation) <= 60
     assert allowed.observation.startswith("HEY HEY")
 
 
 def test_a_server_over_streamable_http(http_url: str) -> None:
-    tools = {t.name: t for t in smallagents.mcp_tools("web", url=http_url)}
+    tools = {t.name: t for t in smallagents.tools.mcp_tools("web", url=http_url)}
     assert (
         tools["convert_length"].run({"value": 2, "from_unit": "km", "to_unit": "m"}).observation
         == "2000.0"
@@ -192,7 +191,7 @@ def test_the_tool_agent_job_calls_a_server_from_smallagents_toml(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     (output,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    served = {t.name for t in smallagents.mcp_tools("list", url=http_url)}
+    served = {t.name for t in smallagents.tools.mcp_tools("list", url=http_url)}
     ran = output["history"]
     assert ran and all(entry["name"] in served for entry in ran), ran
     for entry in ran:

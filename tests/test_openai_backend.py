@@ -26,7 +26,7 @@ from servers import (
 )
 
 import smallagents
-from smallagents import EndpointError, ModelSpecError, StructuredOutputError
+from smallagents.errors import EndpointError, ModelSpecError, StructuredOutputError
 from smallagents.models import ModelPool
 from smallagents.models.openai import OpenAIModel
 

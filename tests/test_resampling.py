@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smallagents import StructuredOutputError
+from smallagents.errors import StructuredOutputError
 from smallagents.models.base import RESAMPLE_TEMPERATURE
 from smallagents.testing import ScriptedModel
 

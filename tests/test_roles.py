@@ -19,9 +19,6 @@ import pydantic
 import pytest
 
 from smallagents import (
-    ContentError,
-    ContextOverflowError,
-    EndpointError,
     EscalationBudget,
     EscalationPolicy,
     Example,
@@ -29,14 +26,19 @@ from smallagents import (
     ModelPool,
     Price,
     Role,
-    RoleDefinitionError,
-    RoleInputError,
     RoleRecord,
-    RoleUnresolvedError,
     Run,
     SmallAgentsError,
     VotingPolicy,
     role,
+)
+from smallagents.errors import (
+    ContentError,
+    ContextOverflowError,
+    EndpointError,
+    RoleDefinitionError,
+    RoleInputError,
+    RoleUnresolvedError,
 )
 from smallagents.models import pool as pool_module
 from smallagents.models.base import Completion, Prompt

@@ -8,7 +8,8 @@ from typing import Literal
 import pydantic
 import pytest
 
-from smallagents import SchemaError, compile_schema
+from smallagents import compile_schema
+from smallagents.errors import SchemaError
 from smallagents.structured.schema import RedFlag, close_objects
 
 

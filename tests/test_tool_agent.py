@@ -17,14 +17,8 @@ import pytest
 from pydantic import BaseModel
 
 import smallagents
-from smallagents import (
-    GraphInputError,
-    ModelPool,
-    RoleDefinitionError,
-    Run,
-    ToolArgumentError,
-    registry,
-)
+from smallagents import ModelPool, Run, registry
+from smallagents.errors import GraphInputError, RoleDefinitionError, ToolArgumentError
 from smallagents.jobs.launch import find_pipeline as command_find_pipeline
 from smallagents.jobs.runner import run_job
 from smallagents.jobs.settings import JobOptions
@@ -385,7 +379,7 @@ def test_the_caller_job_writes_one_line_per_input_with_valid_calls(
     for output, record in zip(outputs, records, strict=True):
         assert output["query"] == record["query"] and output["status"] == "ok"
         assert output["models"] == {"caller": "default"}
-        tools = {t.name: t for t in smallagents.as_tools(record["tools"])}
+        tools = {t.name: t for t in smallagents.tools.as_tools(record["tools"])}
         assert len(output["calls"]) == 1
         for made in output["calls"]:
             try:
@@ -413,7 +407,7 @@ def test_the_caller_job_reads_bfcl_files_as_they_come(
     assert "uber.ride" in {call["name"] for o in outputs for call in o["calls"]}
     assert any("BFCL's type 'dict' read as object" in n for n in outputs[0]["spec_notes"])
     for output, case in zip(outputs, cases, strict=True):
-        tools = {t.name: t for t in smallagents.as_tools(case["function"])}
+        tools = {t.name: t for t in smallagents.tools.as_tools(case["function"])}
         assert output["query"] == case["question"]
         for made in output["calls"]:
             tools[made["name"]].validate(made["arguments"])
@@ -460,8 +454,8 @@ def test_dotted_names_cross_a_real_openai_server_as_aliases_and_come_back(
     # The endpoint gets the tools under names its API allows; the answer, decoded with
     # the aliases' grammar, is mapped back to the tools' own names.
     caller = agent._ROLES["caller"]
-    tools = smallagents.as_tools(DOTTED)
-    answer, aliased = smallagents.endpoint_answer(tools, max_calls=1)
+    tools = smallagents.tools.as_tools(DOTTED)
+    answer, aliased = smallagents.tools.endpoint_answer(tools, max_calls=1)
     assert all(OPENAI_TOOL_NAME.match(t.name) for t in aliased)
     assert set(answer.names.values()) == {"weather.get", "music/play"}
     run = smallagents.Run(pool=pool, settings={"caller": RoleSettings(model=llama_server.spec)})
@@ -482,8 +476,8 @@ def test_a_tool_template_model_gets_its_tools_through_the_template(
 ) -> None:
     # Qwen2.5's template shows the tools itself; SmolLM2's ignores them.
     qwen = pool.load("qwen-0.5b")
-    assert smallagents.renders_tools(qwen)
-    assert not smallagents.renders_tools(pool.load("default"))
+    assert smallagents.tools.renders_tools(qwen)
+    assert not smallagents.tools.renders_tools(pool.load("default"))
     caller = agent._ROLES["caller"]
     spec = caller.spec
     inputs = {"query": "Play Hey Jude", "tools": DOTTED, "history": ""}

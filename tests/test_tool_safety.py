@@ -58,7 +58,7 @@ def test_a_tool_needing_confirmation_never_runs_without_an_approval() -> None:
     assert result.observation == (
         "error: delete_file needs confirmation and was not run (nobody approved it)"
     )
-    (listed,) = smallagents.run_calls(
+    (listed,) = smallagents.tools.run_calls(
         [{"name": "delete_file", "arguments": {"path": "b"}}], [delete_file]
     )
     assert listed.status == "needs_confirmation"
@@ -100,9 +100,13 @@ def test_allow_tools_approves_by_name_and_plain_tools_need_no_approval() -> None
         {"name": "delete_file", "arguments": {"path": "p"}},
     ]
     tools = [echo, delete_file]
-    refused = smallagents.run_calls(calls, tools, approve=smallagents.allow_tools(["other"]))
+    refused = smallagents.tools.run_calls(
+        calls, tools, approve=smallagents.tools.allow_tools(["other"])
+    )
     assert [r.status for r in refused] == ["ok", "needs_confirmation"] and ran == []
-    allowed = smallagents.run_calls(calls, tools, approve=smallagents.allow_tools(["delete_file"]))
+    allowed = smallagents.tools.run_calls(
+        calls, tools, approve=smallagents.tools.allow_tools(["delete_file"])
+    )
     assert [r.status for r in allowed] == ["ok", "ok"] and ran == [{"path": "p"}]
 
 
@@ -150,7 +154,7 @@ def test_the_agent_runs_a_marked_tool_only_with_the_runs_approval(
 ) -> None:
     ran: list[dict[str, Any]] = []
     graph = agent.build_graph([make_counter_tool(ran)]).compile()
-    approval = smallagents.allow_tools(["delete_file"]) if approved else None
+    approval = smallagents.tools.allow_tools(["delete_file"]) if approved else None
     call = {"calls": [{"name": "delete_file", "arguments": {"path": "old.log"}}]}
     run, models = scripted_agent_run(pool, [call], tool_approval=approval)
     out = graph.invoke({"query": "Delete old.log"}, run=run)
@@ -178,7 +182,7 @@ from typing import TypedDict
 import smallagents
 from smallagents import END, START
 
-TOOLS = smallagents.file_tools({root!r})
+TOOLS = smallagents.tools.file_tools({root!r})
 
 
 class Record(TypedDict):
@@ -199,7 +203,7 @@ def act(state):
     run = smallagents.current_run()
     arguments = {{"path": state["path"], "content": state["content"]}}
     call = {{"name": "write_file", "arguments": arguments}}
-    (result,) = smallagents.run_calls([call], TOOLS, approve=run.tool_approval, run=run)
+    (result,) = smallagents.tools.run_calls([call], TOOLS, approve=run.tool_approval, run=run)
     return {{"status": result.status, "observation": result.observation}}
 
 
@@ -346,8 +350,8 @@ ESCAPES = [
 def test_every_escape_is_refused_by_every_file_tool(sandbox: tuple[Path, Path], path: str) -> None:
     root, outside = sandbox
     before = {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()}
-    read_file, list_dir, write_file = smallagents.file_tools(root)
-    approve = smallagents.allow_tools(["write_file"])
+    read_file, list_dir, write_file = smallagents.tools.file_tools(root)
+    approve = smallagents.tools.allow_tools(["write_file"])
     results = [
         read_file.run({"path": path}),
         list_dir.run({"path": path}),
@@ -364,19 +368,19 @@ def test_every_escape_is_refused_by_every_file_tool(sandbox: tuple[Path, Path], 
 
 def test_file_tools_work_inside_the_folder(sandbox: tuple[Path, Path]) -> None:
     root, _ = sandbox
-    read_file, list_dir, write_file = smallagents.file_tools(root, max_output_chars=40)
+    read_file, list_dir, write_file = smallagents.tools.file_tools(root, max_output_chars=40)
     assert read_file.run({"path": "docs/note.txt"}).observation == "inside"
     assert read_file.run({"path": "./docs//note.txt"}).observation == "inside"
     assert read_file.run({"path": "ok_link.txt"}).observation == "inside"  # a link that stays in
     assert list_dir.run({}).observation == "docs/\nescape\nok_link.txt\nsecret_link.txt"
     assert write_file.run({"path": "new/a.txt", "content": "x"}).status == "needs_confirmation"
     assert not (root / "new").exists()
-    approve = smallagents.allow_tools(["write_file"])
+    approve = smallagents.tools.allow_tools(["write_file"])
     written = write_file.run({"path": "new/a.txt", "content": "x" * 100}, approve=approve)
     assert written.observation == "wrote 100 characters to new/a.txt"
     long = read_file.run({"path": "new/a.txt"})
     assert long.truncated and len(long.observation) <= 40
-    missing = smallagents.file_tools(root)[0].run({"path": "nope.txt"})
+    missing = smallagents.tools.file_tools(root)[0].run({"path": "nope.txt"})
     assert (
         missing.observation == "error: OSError: cannot read 'nope.txt': No such file or directory"
     )
@@ -391,8 +395,8 @@ def test_a_hard_link_to_a_file_outside_is_neither_read_nor_written(
     """A hard link looks like a plain file by its path: the opened descriptor is checked."""
     root, outside = sandbox
     os.link(outside / "secret.txt", root / "docs" / "linked.txt")
-    read_file, _, write_file = smallagents.file_tools(root)
-    approve = smallagents.allow_tools(["write_file"])
+    read_file, _, write_file = smallagents.tools.file_tools(root)
+    approve = smallagents.tools.allow_tools(["write_file"])
     read = read_file.run({"path": "docs/linked.txt"})
     written = write_file.run({"path": "docs/linked.txt", "content": "pwned"}, approve=approve)
     for result in (read, written):
@@ -410,15 +414,17 @@ def test_a_hard_link_to_a_file_outside_is_neither_read_nor_written(
 def test_list_dir_caps_its_listing_and_read_only_tools_have_no_writer(tmp_path: Path) -> None:
     for index in range(MAX_LISTED + 5):
         (tmp_path / f"f{index:04d}").write_text("")
-    tools = smallagents.file_tools(tmp_path, writable=False, max_output_chars=100_000)
+    tools = smallagents.tools.file_tools(tmp_path, writable=False, max_output_chars=100_000)
     assert [t.name for t in tools] == ["read_file", "list_dir"]
     lines = tools[1].run({"path": "."}).observation.splitlines()
     assert len(lines) == MAX_LISTED + 1 and lines[-1] == "... 5 more"
 
 
 def test_a_missing_root_is_refused_when_the_tools_are_made(tmp_path: Path) -> None:
-    with pytest.raises(smallagents.ToolDefinitionError, match=r"not an existing folder.*Fix:"):
-        smallagents.file_tools(tmp_path / "missing")
+    with pytest.raises(
+        smallagents.errors.ToolDefinitionError, match=r"not an existing folder.*Fix:"
+    ):
+        smallagents.tools.file_tools(tmp_path / "missing")
     assert ConfinedFolder(tmp_path).path("a/b") == tmp_path.resolve() / "a" / "b"
 
 

@@ -15,20 +15,18 @@ import pytest
 from pydantic import BaseModel
 
 import smallagents
-from smallagents import (
-    SchemaError,
-    Tool,
-    ToolArgumentError,
-    ToolDefinitionError,
-    UsageError,
-    calls_schema,
-    compile_schema,
-    tool,
-)
+from smallagents import Tool, compile_schema, tool
+from smallagents.errors import SchemaError, ToolArgumentError, ToolDefinitionError, UsageError
 from smallagents.models.embedded import embedded_path
 from smallagents.models.vocab import tokenizer_for
 from smallagents.structured.schema import RedFlag
-from smallagents.tools import OPENAI_TOOL_NAME, describe_schema, parse_docstring, truncate
+from smallagents.tools import (
+    OPENAI_TOOL_NAME,
+    calls_schema,
+    describe_schema,
+    parse_docstring,
+    truncate,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -363,12 +361,12 @@ def test_as_tools_takes_tools_specs_and_functions_and_refuses_the_rest() -> None
         """Halve a number."""
         return x / 2
 
-    made = smallagents.as_tools([WEATHER, EVENT, halve, Tool.from_openai(CURRENCY)])
+    made = smallagents.tools.as_tools([WEATHER, EVENT, halve, Tool.from_openai(CURRENCY)])
     assert [t.name for t in made] == ["get_weather", "create_event", "halve", "convert_currency"]
     assert made[2].run({"x": 3}).observation == "1.5"
     for bad, problem in ((5, "got int"), (WEATHER, "got dict"), ([3], "int is not a tool")):
         with pytest.raises(ToolDefinitionError, match=problem):
-            smallagents.as_tools(bad)  # type: ignore[arg-type]
+            smallagents.tools.as_tools(bad)  # type: ignore[arg-type]
 
 
 # --- running -----------------------------------------------------------------------------
@@ -459,7 +457,7 @@ def test_run_calls_runs_in_order_and_reports_unknown_names() -> None:
         """Double a number."""
         return 2 * n
 
-    results = smallagents.run_calls(
+    results = smallagents.tools.run_calls(
         [
             {"name": "double", "arguments": {"n": 4}},
             {"name": "rm", "arguments": {"path": "/"}},
@@ -491,7 +489,7 @@ def test_run_calls_counts_each_call_on_the_run_it_is_given() -> None:
         {"name": "rm", "arguments": {}},
     ]
     run = smallagents.Run()
-    smallagents.run_calls(calls, [double], run=run)
+    smallagents.tools.run_calls(calls, [double], run=run)
     assert run.counters == {"tool_calls.ok": 2, "tool_calls.unknown_tool": 1}
 
 
@@ -520,7 +518,7 @@ def test_a_schemas_refs_are_followed_in_its_prompt_text() -> None:
 
 
 def test_tools_are_described_compactly_for_a_prompt() -> None:
-    text = smallagents.describe_tools([WEATHER, EVENT])
+    text = smallagents.tools.describe_tools([WEATHER, EVENT])
     assert text.splitlines() == [
         "- get_weather: Get the current weather in a city.",
         '  arguments: {"city": string (name of the city), "unit"?: "celsius"|"fahrenheit" = '
@@ -646,7 +644,7 @@ def test_a_real_callers_answers_always_validate_at_temperature_one() -> None:
     caller = HotCaller()
     assert caller.spec.temperature == 1.0
     tools = [WEATHER, EVENT, CURRENCY]
-    by_name = {t.name: t for t in smallagents.as_tools(tools)}
+    by_name = {t.name: t for t in smallagents.tools.as_tools(tools)}
     run = smallagents.Run(pool=smallagents.ModelPool(threads=1))
     queries = [
         "What's the weather in Lisbon in fahrenheit?",
@@ -708,9 +706,9 @@ def test_anthropic_mcp_and_openai_dialects_read_alike() -> None:
     assert {json.dumps(t.parameters, sort_keys=True) for t in made} == {
         json.dumps(made[0].parameters, sort_keys=True)
     }
-    assert [smallagents.read_spec(s).dialect for s in ({"name": "x", "input_schema": {}},)] == [
-        "anthropic"
-    ]
+    assert [
+        smallagents.tools.read_spec(s).dialect for s in ({"name": "x", "input_schema": {}},)
+    ] == ["anthropic"]
 
 
 def test_bfcl_types_are_mapped_to_json_schema_with_a_note() -> None:
@@ -741,7 +739,7 @@ def test_bfcl_types_are_mapped_to_json_schema_with_a_note() -> None:
         made.validate({"radius": "big", "size": 3})
     notes = " ".join(made.notes)
     assert "'dict' read as object" in notes and "'float' read as number" in notes
-    assert smallagents.read_spec(spec).dialect == "bfcl"
+    assert smallagents.tools.read_spec(spec).dialect == "bfcl"
 
 
 def test_an_unknown_dialect_is_one_line_naming_what_was_expected() -> None:
@@ -763,11 +761,11 @@ def test_parameters_nested_100_levels_are_a_one_line_refusal() -> None:
 
 def test_openai_aliases_are_valid_deterministic_and_collision_free() -> None:
     names = ["math.gcd", "math_gcd", "math/gcd", "get_weather", "x" * 80, "x" * 81]
-    aliases = smallagents.openai_aliases(names)
+    aliases = smallagents.tools.openai_aliases(names)
     assert aliases["get_weather"] == "get_weather" and aliases["math_gcd"] == "math_gcd"
     assert len(set(aliases.values())) == len(names)
     assert all(OPENAI_TOOL_NAME.match(a) for a in aliases.values())
-    assert smallagents.openai_aliases(list(reversed(names))) == aliases
+    assert smallagents.tools.openai_aliases(list(reversed(names))) == aliases
 
 
 def test_every_bfcl_spec_of_the_sample_is_a_tool() -> None:
@@ -776,6 +774,6 @@ def test_every_bfcl_spec_of_the_sample_is_a_tool() -> None:
     lines = BFCL_DATA.read_text(encoding="utf-8").splitlines()
     for line in lines:
         record = json.loads(line)
-        tools = smallagents.as_tools(record["function"])
+        tools = smallagents.tools.as_tools(record["function"])
         assert tools
         calls_schema(tools, max_calls=3, min_calls=0)

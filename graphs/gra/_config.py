@@ -113,7 +113,7 @@ class GraConfig:
             if bad
         ]
         if problems:
-            raise smallagents.UsageError(
+            raise smallagents.errors.UsageError(
                 f"gra configuration: {'; '.join(problems)}.",
                 fix="correct [pipelines.gra] in smallagents.toml, --set, the SMALLAGENTS_GRA_* "
                 "variables or the GraConfig arguments.",
@@ -208,7 +208,7 @@ def parse_settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
     parsed: dict[str, Any] = {}
     for key, value in values.items():
         if key not in SETTINGS:
-            raise smallagents.UsageError(
+            raise smallagents.errors.UsageError(
                 f"{where}: unknown gra setting {key!r}.",
                 fix=f"use one of {', '.join(SETTINGS)}.",
             )
@@ -216,7 +216,7 @@ def parse_settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
         try:
             parsed[key] = parser(value)
         except (TypeError, ValueError):
-            raise smallagents.UsageError(
+            raise smallagents.errors.UsageError(
                 f"{where}: {key} = {value!r} does not parse.",
                 fix=f"give {key} {expected}.",
             ) from None

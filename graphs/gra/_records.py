@@ -4,8 +4,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from smallagents import Duplicate, NearDuplicateIndex, UnitResult
-from smallagents.dedupe import DEFAULT_THRESHOLD, normalize
+from smallagents import UnitResult
+from smallagents.dedupe import DEFAULT_THRESHOLD, Duplicate, NearDuplicateIndex, normalize
 
 from ._nodes import current_reviews
 from ._roles import roles
@@ -73,7 +73,7 @@ class PairDeduplicator:
 
     A pair is a duplicate when its normalized instruction equals one already seen
     (the same question twice, whatever the answers), or when its instruction and
-    response together are an exact or near duplicate (`smallagents.NearDuplicateIndex`
+    response together are an exact or near duplicate (`smallagents.dedupe.NearDuplicateIndex`
     at ``threshold``) of a seed, a few-shot example, or a pair kept earlier in the
     job. Instructions alone are compared exactly only: on texts of ten words one
     changed word moves the similarity by 0.3.

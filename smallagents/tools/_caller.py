@@ -289,7 +289,7 @@ def calls_of(value: Any) -> list[dict[str, Any]]:
 def caller_inputs(data: Mapping[str, Any]) -> tuple[Any, list[Tool]]:
     """A record's request and tools: ``{"query", "tools"}``, or BFCL's ``{"question", "function"}``.
 
-    The job's MCP servers' tools (``smallagents.job_mcp_tools``) come after the
+    The job's MCP servers' tools (``smallagents.tools.job_tools``) come after the
     record's own (a record may then leave ``tools`` out).
 
     Raises:

@@ -2,9 +2,9 @@
 
 ::
 
-    with smallagents.McpServer("files", command="python", args=["server.py"]) as server:
+    with smallagents.tools.McpServer("files", command="python", args=["server.py"]) as server:
         tools = server.tools()          # smallagents.Tool objects, one per server tool
-    tools = smallagents.mcp_tools(url="http://127.0.0.1:8000/mcp")  # kept open until exit
+    tools = smallagents.tools.mcp_tools(url="http://127.0.0.1:8000/mcp")  # kept open until exit
 
 A server is started over stdio (``command``, ``args``, ``env``) or reached over
 streamable HTTP (``url``). Its tools are listed with their input schemas (MCP's
