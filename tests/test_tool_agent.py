@@ -285,13 +285,15 @@ def test_the_graph_runs_end_to_end_on_the_embedded_model(agent: ModuleType) -> N
         out = agent.graph.compile().invoke({"query": "What is 6 times 7?", "max_steps": 2}, run=run)
     finally:
         run.models().close()
-    assert out["status"] in {"answered", "step_limit", "gave_up", "unanswered"}
-    assert isinstance(out["answer"], str)
+    # Greedy and seeded, so pinned (measured 2026-12-02): the planner calls a tool once,
+    # it runs, and the summarizer answers (with the small models' own, wrong, number).
+    assert out["status"] == "answered"
+    assert isinstance(out["answer"], str) and out["answer"]
     assert out["steps"] == len({entry["step"] for entry in out["history"]}) <= 2
     tools = {t.name: t for t in agent.TOOLS}
     for entry in out["history"]:
         tools[entry["name"]].validate(entry["arguments"])  # only given tools, valid arguments
-        assert entry["status"] in {"ok", "error"}
+        assert entry["status"] == "ok"
     roles = [r.role for r in run.records]
     assert roles[0] == "planner"
     assert set(roles) <= {"planner", "caller", "summarizer"}
