@@ -8,13 +8,13 @@ run on the real embedded default model.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from scripted import serve
 
 import smallagents
 from smallagents import ModelPool, Run, registry
@@ -23,7 +23,6 @@ from smallagents.jobs.launch import find_pipeline as command_find_pipeline
 from smallagents.jobs.runner import run_job
 from smallagents.jobs.settings import JobOptions
 from smallagents.run import RoleSettings
-from smallagents.testing import ScriptedModel
 from smallagents.tools import OPENAI_TOOL_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,12 +35,6 @@ WEATHER = {
         "required": ["city"],
     },
 }
-
-
-def serve(pool: ModelPool, name: str, script: Sequence[Any], **options: Any) -> ScriptedModel:
-    model = ScriptedModel(script, name=name, **options)
-    pool.register(name, model)
-    return model
 
 
 def scripted_run(pool: ModelPool, **extra: RoleSettings) -> Run:

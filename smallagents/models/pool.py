@@ -207,8 +207,9 @@ def thread_pool() -> ModelPool:
     return pool
 
 
-def use_thread_pool(pool: ModelPool) -> None:
-    """Make ``pool`` the calling thread's pool (a job's worker owns its models)."""
+def use_thread_pool(pool: ModelPool | None) -> None:
+    """Make ``pool`` the calling thread's pool (a job's worker owns its models);
+    ``None`` forgets it, so that the next ``thread_pool()`` makes a fresh one."""
     _thread_pools.pool = pool
 
 

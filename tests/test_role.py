@@ -17,6 +17,7 @@ from typing import Any
 
 import pydantic
 import pytest
+from scripted import serve
 
 from smallagents import (
     EscalationBudget,
@@ -40,8 +41,8 @@ from smallagents.errors import (
     RoleInputError,
     RoleUnresolvedError,
 )
-from smallagents.models import pool as pool_module
 from smallagents.models.base import Completion, Prompt
+from smallagents.models.pool import current_thread_pool, use_thread_pool
 from smallagents.registry import find_role, load_roles
 from smallagents.role import FunctionRole, default_seed
 from smallagents.testing import ScriptedModel
@@ -85,19 +86,14 @@ def _one_line_with_fix(error: SmallAgentsError) -> None:
 
 
 @pytest.fixture
-def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelPool]:
+def pool() -> Iterator[ModelPool]:
     """A fresh pool, also installed as this thread's pool so that ``role(**inputs)`` uses it."""
     fresh = ModelPool()
-    monkeypatch.setattr(pool_module._thread_pools, "pool", fresh, raising=False)
+    before = current_thread_pool()
+    use_thread_pool(fresh)
     yield fresh
+    use_thread_pool(before)
     fresh.close()
-
-
-def serve(pool: ModelPool, name: str, script: Sequence[Any], **options: Any) -> ScriptedModel:
-    """Register a ScriptedModel named ``name`` under the spec ``name``."""
-    model = ScriptedModel(script, name=name, **options)
-    pool.register(name, model)
-    return model
 
 
 class TimedModel(ScriptedModel):

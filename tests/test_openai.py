@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
@@ -73,14 +72,6 @@ def _allowed_red_flag(flag: str) -> bool:
     a broken structure) would mean the schema was not sent or not enforced.
     """
     return flag.startswith("schema: at score:") or "control character" in flag
-
-
-@pytest.fixture
-def pool() -> Iterator[ModelPool]:
-    """A private model pool, so that no model (nor its key or mode) leaks between tests."""
-    models = ModelPool()
-    yield models
-    models.close()
 
 
 # --------------------------------------------------------------------------- real server
