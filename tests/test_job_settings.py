@@ -125,6 +125,7 @@ CHANGED: dict[str, Any] = {
     "aliases": {"fast": "default"},
     "budget": EscalationBudget(max_share=0.5),
     "endpoints": {"default": {"timeout": 5}},
+    "prefix_cache_mb": 64.0,
     "allowed_tools": ("write_file",),
     "mcp": {"docs": "http://127.0.0.1:9/mcp"},
 }

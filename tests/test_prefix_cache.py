@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
 
+import smallagents
 from smallagents.models.llama import LlamaModel
 from smallagents.models.pool import ModelPool
 
@@ -147,3 +149,69 @@ def test_a_gra_job_is_byte_identical_with_the_cache_on_and_off_and_1_or_2_worker
     reused_on = sum(r["prompt_tokens_reused"] for r in roles.values())
     reused_off = sum(r["prompt_tokens_reused"] for r in off.values())
     assert reused_on > reused_off
+
+
+def test_a_pool_gives_its_models_the_budget_it_was_given() -> None:
+    pool = ModelPool(threads=1, prefix_cache_mb=0)
+    try:
+        off = pool.load("default")
+        assert isinstance(off, LlamaModel)
+        assert off.prefix_cache is None or off.prefix_cache.budget_bytes == 0
+        sized = pool.load("default", prefix_cache_mb=8)  # load's own option wins
+        assert isinstance(sized, LlamaModel) and sized.prefix_cache is not None
+        assert sized.prefix_cache.budget_bytes == 8 * 1024 * 1024
+    finally:
+        pool.close()
+
+
+def test_run_prefix_cache_mb_in_smallagents_toml_is_checked_and_reaches_the_job(
+    tmp_path: Path,
+) -> None:
+    from smallagents.errors import ConfigError
+    from smallagents.jobs.config import load_config
+    from smallagents.jobs.pipelines import RolePipeline
+    from smallagents.jobs.plan import run_config
+    from smallagents.jobs.runner import run_job
+    from smallagents.jobs.settings import JobOptions, merge
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[run]\nprefix_cache_mb = -1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(bad)
+    assert "prefix_cache_mb = -1" in str(caught.value) and "\n" not in str(caught.value)
+
+    role = _long_prompt_role()
+    texts = ["I loved this film.", "The food was cold.", "It rained all day."]
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        "".join(json.dumps({"id": f"r{i}", "text": t}) + "\n" for i, t in enumerate(texts))
+    )
+    outputs: dict[float, str] = {}
+    for budget in (0, 64):
+        config = tmp_path / f"cache{budget}.toml"
+        config.write_text(f"[run]\nprefix_cache_mb = {budget}\n")
+        out = tmp_path / f"out{budget}.jsonl"
+        options = merge(
+            JobOptions(input=str(source), output=out, workers=1), load_config(config).options()
+        )
+        # the file's budget is what the job's worker pools give their models
+        pool = run_config(options).new_pool(1)
+        assert pool.prefix_cache_mb == budget
+        pool.close()
+        run_job(RolePipeline(role), options)
+        outputs[budget] = out.read_text()
+    assert outputs[0] == outputs[64]  # and answers did not change
+
+
+class Mood(pydantic.BaseModel):
+    label: str = pydantic.Field(pattern="^(positive|negative|neutral)$")
+
+
+def _long_prompt_role() -> Any:
+    # A prompt long enough to share whole prefill chunks (64 tokens) between records.
+    rules = " ".join(f"Rule {i}: weigh each word of the text before you decide." for i in range(12))
+
+    @smallagents.role(max_tokens=16, template=f"{rules}\nClassify this text's mood: {{text}}")
+    def mood(text: str) -> Mood: ...
+
+    return mood

@@ -30,6 +30,10 @@ def run_command(
     limit: Annotated[
         int | None, typer.Option(min=1, help="Only the first N input records.")
     ] = None,
+    prefix_cache_mb: Annotated[
+        float | None,
+        typer.Option(min=0, help="Prefix-cache memory per in-process model, MB (0: off)."),
+    ] = None,
     model: Annotated[list[str], typer.Option(help="ROLE=SPEC, repeatable.")] = [],  # noqa: B006
     fallback: Annotated[str | None, typer.Option(help="Escalation model for every role.")] = None,
     votes: Annotated[
@@ -92,6 +96,7 @@ def run_command(
         state=state,
         samples_per_seed=samples_per_seed,
         limit=limit,
+        prefix_cache_mb=prefix_cache_mb,
         model=model,
         fallback=fallback,
         votes=votes,

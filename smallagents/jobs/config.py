@@ -63,6 +63,12 @@ def _choice(*choices: str) -> Callable[[str, Any], str | None]:
     return check
 
 
+def _megabytes(key: str, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return f"{key} = {_shown(value)} is not a number of megabytes; write e.g. {key} = 256"
+    return None
+
+
 _RUN_CHECKS: dict[str, Callable[[str, Any], str | None]] = {
     "model": _text,
     "fallback": _text,
@@ -71,6 +77,7 @@ _RUN_CHECKS: dict[str, Callable[[str, Any], str | None]] = {
     "seed": _integer(None),
     "samples_per_seed": _integer(1),
     "on_error": _choice("skip", "stop"),
+    "prefix_cache_mb": _megabytes,
 }
 _RUN_KEYS = set(_RUN_CHECKS)
 

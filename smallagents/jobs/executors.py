@@ -62,10 +62,13 @@ class RunConfig:
     """Tools needing confirmation that the job may run (``--allow-tool``)."""
     endpoints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """``openai:`` model settings by base URL (``[endpoints]`` of smallagents.toml)."""
+    prefix_cache_mb: float | None = None
+    """Each in-process model's prefix-cache memory (``None``: the model's default)."""
 
     def fingerprinted(self) -> dict[str, Any]:
         """Everything here that can change a record (all but ``endpoints``: how
-        patiently to call a server changes when an answer comes, not which)."""
+        patiently to call a server changes when an answer comes, not which; and
+        ``prefix_cache_mb``: a cached prefix answers as a fresh prefill does)."""
         return {
             "budget": dataclasses.asdict(self.budget) if self.budget is not None else None,
             "settings": {
@@ -78,7 +81,12 @@ class RunConfig:
 
     def new_pool(self, threads: int, shared: SharedInstances | None = None) -> ModelPool:
         """A worker's own model pool (its in-process models from ``shared``, if given)."""
-        return ModelPool(threads=threads, endpoints=self.endpoints, shared=shared)
+        return ModelPool(
+            threads=threads,
+            endpoints=self.endpoints,
+            shared=shared,
+            prefix_cache_mb=self.prefix_cache_mb,
+        )
 
     def new_run(self) -> Run:
         # A job keeps no per-call ledger: the report is built from the job state.

@@ -135,6 +135,7 @@ def launch_job(
     state: Path | None = None,
     samples_per_seed: int | None = None,
     limit: int | None = None,
+    prefix_cache_mb: float | None = None,
     model: list[str] | None = None,
     fallback: str | None = None,
     votes: int | None = None,
@@ -189,6 +190,7 @@ def launch_job(
         state=state,
         samples_per_seed=samples_per_seed,
         limit=limit,
+        prefix_cache_mb=prefix_cache_mb,
         seed=seed,
         workers=workers,
         on_error=on_error,  # type: ignore[arg-type]  # checked above

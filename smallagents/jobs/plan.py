@@ -133,6 +133,7 @@ def run_config(options: JobOptions) -> RunConfig:
         aliases=dict(options.aliases or {}),
         allowed_tools=tuple(options.allowed_tools or ()),
         endpoints=dict(options.endpoints or {}),
+        prefix_cache_mb=options.prefix_cache_mb,
     )
 
 

@@ -57,6 +57,9 @@ class JobOptions:
         aliases: model aliases (``[models]``).
         budget: the escalation cap (``[escalation]``).
         endpoints: ``openai:`` model settings by base URL (``[endpoints]``).
+        prefix_cache_mb: memory for each in-process model's prefix cache, in MB
+            (``[run] prefix_cache_mb``, ``--prefix-cache-mb``; 0 turns it off;
+            default ``SMALLAGENTS_PREFIX_CACHE_MB``, else 256).
         allowed_tools: tools marked ``requires_confirmation`` that this job may run
             (``--allow-tool``); no other such tool ever runs in a batch job.
         mcp: the MCP servers whose tools the job's agents get, by name, as each
@@ -81,6 +84,7 @@ class JobOptions:
     aliases: Mapping[str, str] | None = None
     budget: EscalationBudget | None = None
     endpoints: Mapping[str, Mapping[str, Any]] | None = None
+    prefix_cache_mb: float | None = None
     allowed_tools: tuple[str, ...] | None = None
     mcp: Mapping[str, Any] | None = None
 
@@ -148,12 +152,24 @@ DEFAULTS = JobOptions(
 one per core itself, once it has chosen the executor)."""
 
 NOT_FINGERPRINTED = frozenset(
-    {"output", "rejects", "state", "workers", "on_error", "fresh", "retry_failed", "endpoints"}
+    {
+        "output",
+        "rejects",
+        "state",
+        "workers",
+        "on_error",
+        "fresh",
+        "retry_failed",
+        "endpoints",
+        "prefix_cache_mb",
+    }
 )
 """Options that cannot change the records of a job: the paths written, how many
 workers, what to do with a bad line (it either stops the job before any work or is
 skipped; the input's fingerprint covers which), whether to start over or retry,
-and how patiently endpoints are called (that changes when an answer comes, not which)."""
+how patiently endpoints are called (that changes when an answer comes, not which),
+and the prefix cache's memory (a cached prefix gives the same answer as a fresh
+prefill: tested byte for byte)."""
 
 
 def merge(*layers: JobOptions) -> JobOptions:

@@ -50,6 +50,7 @@ class ModelPool:
         threads: int | None = None,
         endpoints: Mapping[str, Mapping[str, Any]] | None = None,
         shared: SharedInstances | None = None,
+        prefix_cache_mb: float | None = None,
     ) -> None:
         """An empty pool; models load on first use.
 
@@ -61,8 +62,12 @@ class ModelPool:
                 ``load`` win over them.
             shared: in-process models shared with other pools (a job with more
                 workers than cores); this pool then neither builds nor closes them.
+            prefix_cache_mb: each llama.cpp model's prefix-cache memory (default: the
+                model's, ``SMALLAGENTS_PREFIX_CACHE_MB`` or 256); options given to
+                ``load`` win over it.
         """
         self.threads = threads or default_threads()
+        self.prefix_cache_mb = prefix_cache_mb
         self.endpoints = {url: dict(settings) for url, settings in (endpoints or {}).items()}
         self._models: dict[tuple[str, tuple[tuple[str, Any], ...]], Model] = {}
         self._named: dict[str, Model] = {}
@@ -107,7 +112,10 @@ class ModelPool:
             return OpenAIModel(target, detail, **{**configured, **options})
         from smallagents.models.llama import LlamaModel
 
-        options = {"n_threads": self.threads, **options}
+        defaults: dict[str, Any] = {"n_threads": self.threads}
+        if self.prefix_cache_mb is not None:
+            defaults["prefix_cache_mb"] = self.prefix_cache_mb
+        options = {**defaults, **options}
         if kind == "embedded":
             from smallagents.models.embedded import EMBEDDED, embedded_path
 
