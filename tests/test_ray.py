@@ -194,6 +194,13 @@ def test_cli_job_on_ray_writes_the_same_file_as_a_local_run(
     assert len(_lines(tmp_path / "ray.jsonl")) == len(texts)
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["units"]["done"] == report["units"]["total"] == len(texts)
+    # Actors count the prompt tokens their models evaluated and reused, as local workers do.
+    figures = report["roles"]["sentiment"]
+    assert figures["prompt_tokens_evaluated"] > 0
+    assert (
+        figures["prompt_tokens_evaluated"] + figures["prompt_tokens_reused"]
+        == (figures["prompt_tokens"])
+    )
 
 
 @pytest.mark.server

@@ -37,6 +37,7 @@ from smallagents.errors import UsageError
 from smallagents.jobs.executors import (
     RunConfig,
     Unit,
+    counting_prompts,
     failed_unit,
     portable,
     run_guarded,
@@ -76,7 +77,12 @@ class UnitWorker:
         return portable(result)
 
     def _work(self, unit: Unit) -> UnitResult:
-        return self._pipeline.run_unit(unit.data, run=self._run, seed=unit.seed, unit_id=unit.id)
+        # Counted in the actor, where the model calls run, like a local worker's units.
+        return counting_prompts(
+            lambda: self._pipeline.run_unit(
+                unit.data, run=self._run, seed=unit.seed, unit_id=unit.id
+            )
+        )
 
     def pid(self) -> int:
         return os.getpid()
