@@ -1,8 +1,9 @@
 """smallagents: small local language models that work together.
 
-The public API is what this module exports, plus five public modules:
+The public API is what this module exports, plus six public modules:
 ``smallagents.errors`` (the whole error tree), ``smallagents.tools`` (tool helpers,
 spec dialects, MCP, the caller on a model's own tool template),
+``smallagents.voting`` (first-to-ahead-by-k and its statistics, no model needed),
 ``smallagents.dedupe``, ``smallagents.decompose`` and ``smallagents.testing``.
 ``roles/``, ``graphs/``, ``schemas/`` and ``examples/`` are written against these and
 nothing else (``tests/test_architecture.py`` checks it).
@@ -10,7 +11,7 @@ nothing else (``tests/test_architecture.py`` checks it).
 
 from __future__ import annotations
 
-from smallagents import decompose, dedupe, errors, testing, tools
+from smallagents import decompose, dedupe, errors, testing, tools, voting
 from smallagents._version import __version__
 from smallagents.errors import SmallAgentsError
 from smallagents.graph import END, START, CompiledGraph, Graph, current_run
@@ -64,4 +65,5 @@ __all__ = [
     "testing",
     "tool",
     "tools",
+    "voting",
 ]

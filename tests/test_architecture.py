@@ -42,6 +42,7 @@ CONTENT_DIRS = ("roles", "graphs", "schemas", "examples")
 PUBLIC_MODULES = (
     "smallagents.errors",
     "smallagents.tools",
+    "smallagents.voting",
     "smallagents.dedupe",
     "smallagents.decompose",
     "smallagents.testing",
