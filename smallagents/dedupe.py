@@ -24,17 +24,6 @@ on one template ("What is the capital of France/Spain? ...") 0.2 to 0.35.
 
 from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_SHINGLE_SIZE",
-    "DEFAULT_THRESHOLD",
-    "Duplicate",
-    "MinHash",
-    "NearDuplicateIndex",
-    "jaccard",
-    "normalize",
-    "shingles",
-]
-
 import hashlib
 import re
 from collections import defaultdict

@@ -1,11 +1,4 @@
-"""``smallagents eval NAME --input labeled.jsonl``: how often a role or pipeline is right.
-
-An evaluation is a job (``smallagents run``'s runner: workers, Ray, exactly-once
-resume) over a labeled set, followed by a report computed from the job's files.
-With ``--large SPEC`` a second job answers the same records with every role on
-the large model, and the report gives, for each confidence signal, the threshold
-that reaches the target accuracy with the fewest escalations.
-"""
+"""The `smallagents eval` command: its options; the run itself is `evaluation/job.py`."""
 
 from __future__ import annotations
 
