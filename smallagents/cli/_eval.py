@@ -7,6 +7,17 @@ from typing import Annotated
 
 import typer
 
+from smallagents.cli._options import (
+    Config,
+    ExtraGraphs,
+    ExtraRoles,
+    Fallback,
+    Models,
+    Quiet,
+    Report,
+    Seed,
+    Votes,
+)
 from smallagents.evaluation.job import run_evaluation
 from smallagents.evaluation.metrics import BUILTIN
 from smallagents.evaluation.pipeline import EXPECTED_FIELD
@@ -37,7 +48,7 @@ def eval_command(
         Path | None,
         typer.Option(help="Scored answers (default: NAME.eval.jsonl in this folder)."),
     ] = None,
-    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    report: Report = None,
     large: Annotated[
         str | None,
         typer.Option(help="Also answer every record with this model, for routing curves."),
@@ -46,19 +57,17 @@ def eval_command(
         float | None,
         typer.Option(help="Accuracy a routing threshold must reach (default: --large's)."),
     ] = None,
-    model: Annotated[list[str], typer.Option(help="ROLE=SPEC, repeatable.")] = [],  # noqa: B006
-    fallback: Annotated[str | None, typer.Option(help="Escalation model for every role.")] = None,
-    votes: Annotated[
-        int | None, typer.Option(min=1, help="k of first-to-ahead-by-k for every role.")
-    ] = None,
-    config: Annotated[Path | None, typer.Option(help="smallagents.toml.")] = None,
+    model: Models = [],  # noqa: B006
+    fallback: Fallback = None,
+    votes: Votes = None,
+    config: Config = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Records run concurrently.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N records.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Job seed (default 0).")] = None,
+    seed: Seed = None,
     fresh: Annotated[bool, typer.Option(help="Start over, discarding earlier answers.")] = False,
-    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
-    roles: Annotated[list[str], typer.Option(help="Extra roles: module, file or folder.")] = [],  # noqa: B006
-    graphs: Annotated[list[str], typer.Option(help="Extra graphs: module, file or folder.")] = [],  # noqa: B006
+    quiet: Quiet = False,
+    roles: ExtraRoles = [],  # noqa: B006
+    graphs: ExtraGraphs = [],  # noqa: B006
     executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster HOST:PORT.")] = None,
 ) -> None:

@@ -7,6 +7,17 @@ from typing import Annotated
 
 import typer
 
+from smallagents.cli._options import (
+    Config,
+    ExtraGraphs,
+    ExtraRoles,
+    Fallback,
+    Models,
+    Quiet,
+    Report,
+    Seed,
+    Votes,
+)
 from smallagents.jobs.launch import launch_job
 
 
@@ -34,16 +45,14 @@ def run_command(
         float | None,
         typer.Option(min=0, help="Prefix-cache memory per in-process model, MB (0: off)."),
     ] = None,
-    model: Annotated[list[str], typer.Option(help="ROLE=SPEC, repeatable.")] = [],  # noqa: B006
-    fallback: Annotated[str | None, typer.Option(help="Escalation model for every role.")] = None,
-    votes: Annotated[
-        int | None, typer.Option(min=1, help="k of first-to-ahead-by-k for every role.")
-    ] = None,
-    config: Annotated[Path | None, typer.Option(help="smallagents.toml.")] = None,
+    model: Models = [],  # noqa: B006
+    fallback: Fallback = None,
+    votes: Votes = None,
+    config: Config = None,
     workers: Annotated[
         int | None, typer.Option(min=1, help="Records run concurrently (default: cores).")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Job seed (default 0).")] = None,
+    seed: Seed = None,
     on_error: Annotated[str | None, typer.Option(help="skip or stop on a bad input line.")] = None,
     fresh: Annotated[
         bool, typer.Option(help="Start over, discarding the state and output.")
@@ -52,8 +61,8 @@ def run_command(
         bool,
         typer.Option(help="Run again the records rejected because a model was unreachable."),
     ] = False,
-    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
-    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    quiet: Quiet = False,
+    report: Report = None,
     report_html: Annotated[
         Path | None,
         typer.Option(help="Write the HTML report here (smallagents report; needs plotly)."),
@@ -66,8 +75,8 @@ def run_command(
             "(see `smallagents graph show NAME`).",
         ),
     ] = [],  # noqa: B006
-    roles: Annotated[list[str], typer.Option(help="Extra roles: module, file or folder.")] = [],  # noqa: B006
-    graphs: Annotated[list[str], typer.Option(help="Extra graphs: module, file or folder.")] = [],  # noqa: B006
+    roles: ExtraRoles = [],  # noqa: B006
+    graphs: ExtraGraphs = [],  # noqa: B006
     allow_tool: Annotated[
         list[str],
         typer.Option(help="A tool marked requires_confirmation that may run; repeatable."),
