@@ -126,3 +126,56 @@ def judge_agree(instruction: str, reference: str, response: str) -> Verdict:
     Candidate answer: {response}
     Does the candidate give the same answer as the reference and address the instruction?
     Answer yes or no."""
+
+
+# A long response can state the right short answer and a wrong detail beside it
+# ("Mount Elbrus ... about 17,440 meters" passed a solver whose answer was "Mount
+# Elbrus"): this judge reads every claim of the response, and its P(yes) gates the
+# solving review's accept (gra's ``claims_threshold``).
+_CLAIMS_EXAMPLES = [
+    (
+        {
+            "instruction": "How tall is Mount Everest?",
+            "response": "Mount Everest is about 8,849 meters (29,032 feet) tall, the highest "
+            "mountain above sea level.",
+        },
+        Verdict(verdict="yes"),
+    ),
+    (
+        {
+            "instruction": "What is the largest ocean?",
+            "response": "The Pacific Ocean is the largest; it covers about a tenth of the "
+            "Earth's surface.",
+        },
+        Verdict(verdict="no"),
+    ),
+    (
+        {
+            "instruction": "How do I read a file line by line in Python?",
+            "response": "Open it with `with open(path) as f:` and loop `for line in f:`; each "
+            "line keeps its newline.",
+        },
+        Verdict(verdict="yes"),
+    ),
+    (
+        {
+            "instruction": "How many bones does an adult human have?",
+            "response": "An adult human has 206 bones; the smallest, the stapes, is in the "
+            "little finger.",
+        },
+        Verdict(verdict="no"),
+    ),
+]
+
+
+@smallagents.role(
+    name="judge_claims",
+    model="qwen-1.5b",
+    system="You fact-check answers written for a dataset. Reply with JSON only.",
+    max_tokens=12,
+    examples=_CLAIMS_EXAMPLES,
+)
+def judge_claims(instruction: str, response: str) -> Verdict:
+    """Instruction: {instruction}
+    Response: {response}
+    Is every fact, number and step in the response true? Answer yes or no."""

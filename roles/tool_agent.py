@@ -90,6 +90,17 @@ def tool_names(tools: list[dict[str, Any]]) -> str:
     return "\n".join(f"- {t.name}: {t.description}" for t in smallagents.tools.as_tools(tools))
 
 
+def with_system(messages: list[dict[str, str]], system: str | None) -> list[dict[str, str]]:
+    """``messages`` with ``system`` first: a system turn of its own, or put before the one
+    the request already has (a BFCL question may bring one)."""
+    if not system:
+        return messages
+    if messages and messages[0]["role"] == "system":
+        merged = f"{system}\n\n{messages[0]['content']}"
+        return [{"role": "system", "content": merged}, *messages[1:]]
+    return [{"role": "system", "content": system}, *messages]
+
+
 class Plan(BaseModel):
     """The Planner's decision; the thought comes first so that the decision can follow it."""
 
@@ -223,6 +234,9 @@ class Caller(smallagents.Role):
     # role's own prompt.
     native_tools = True
     native_max_calls = 4
+    # On the template path the model reads its own default system turn unless one is
+    # given; this one says what BFCL-style grading (and a user) expects of a call.
+    native_system: str | None = None
     # One greedy answer by default; with --votes k (k >= 2), at most 6 draws. With the
     # default 4k = 12, benchmarks/function_calling.py --quick drew 7.6 per request on
     # both embedded models and still left 5 of 14 requests undecided.
@@ -325,7 +339,7 @@ class Caller(smallagents.Role):
         """
         tools = smallagents.tools.as_tools(values["tools"])
         if self.native_tools and smallagents.tools.renders_tools(model):
-            messages = list(values["messages"])
+            messages = with_system(list(values["messages"]), self.native_system)
             if values["history"].strip():
                 last = messages[-1]
                 messages[-1] = {

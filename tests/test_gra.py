@@ -715,7 +715,12 @@ def test_a_real_job_on_the_default_roster(
         assert record["models"]["gra_solver_1"] == "qwen-1.5b"
         (only_review,) = record["reviews"]
         assert 0 <= only_review["p_accept"] <= 1
-        assert only_review["accept"] is (only_review["p_accept"] >= 0.5)
+        # A response that agrees is fact-checked whole (claims_threshold 0.85 by default).
+        fact_checked = "p_claims" in only_review
+        assert fact_checked is ("gra_claims_1" in record["models"])
+        agrees = only_review["p_accept"] >= 0.5
+        passes = not fact_checked or only_review["p_claims"] >= gra.GraConfig().claims_threshold
+        assert only_review["accept"] is (agrees and passes)
         # A short answer of its own is compared as text; a longer one by the checker.
         assert (only_review["compared"] == "model") is ("gra_checker_1" in record["models"])
     assert report["units"] == {"total": 2, "done": 2}
@@ -1069,6 +1074,80 @@ def test_a_real_curation_job(
     assert "canberra" in only_review["feedback"].lower()  # its own answer to the question
     assert only_review["compared"] == "text" and only_review["accept"] is True
     assert judged["instruction"] == "What is the capital of Australia?"
+
+
+def fact_checked_models(claims_verdict: str) -> dict[str, ScriptedModel]:
+    """qwen-1.5b scripted as the solving reviewer: its own answer "H2O", then the fact check."""
+
+    def answer(prompt: Prompt, seed: int) -> str:
+        text = request(prompt)
+        if "Is every fact, number and step in the response true?" in text:
+            return json.dumps({"verdict": claims_verdict})
+        assert text == "What is water made of?", text  # the solver's own question
+        return json.dumps({"answer": "H2O"})
+
+    return {"qwen-1.5b": ScriptedModel([answer], name="qwen", repeat_last=True)}
+
+
+WRONG_WATER = {
+    "id": "w1",
+    "instruction": "What is water made of?",
+    "response": "Water is H2O: two atoms of oxygen bonded to one atom of hydrogen.",
+}
+
+
+@pytest.mark.parametrize(("verdict", "kept"), [("no", False), ("yes", True)])
+def test_the_fact_check_gates_an_agreeing_response(
+    gra: ModuleType, verdict: str, kept: bool
+) -> None:
+    # The short answer "H2O" is in the response, so the text comparison agrees; only the
+    # fact check reads the wrong detail beside it.
+    config = gra.GraConfig(claims_threshold=0.5, dedupe=False)
+    result = run_one(gra.build_curate_pipeline(config), fact_checked_models(verdict), WRONG_WATER)
+    (record,) = result.outputs + result.rejects
+    (only_review,) = record["reviews"]
+    assert only_review["compared"] == "text"
+    assert only_review["p_claims"] == (1.0 if kept else 0.0)  # a script's verdict is certain
+    assert only_review["accept"] is kept and bool(result.outputs) is kept
+    assert only_review["p_accept"] == only_review["p_claims"]
+    assert [r.role for r in result.records] == ["gra_solver_1", "gra_claims_1"]
+    if not kept:
+        assert only_review["problems"] == ["a claim looks false (P(all true) 0.00)"]
+        assert only_review["score"] == 1
+
+
+def test_the_fact_checker_plays_on_the_model_a_job_gives_it(gra: ModuleType) -> None:
+    # `--model gra_claims_1=SPEC` (or [roles.gra_claims_1]): e.g. a larger fact-checker.
+    from smallagents.run import RoleSettings
+
+    models = fact_checked_models("no")
+    checker = ScriptedModel(['{"verdict": "yes"}'], name="checker", repeat_last=True)
+    pool = ModelPool()
+    pool.register("qwen-1.5b", models["qwen-1.5b"])
+    pool.register("bigger", checker)
+    run = Run(pool=pool, settings={"gra_claims_1": RoleSettings(model="bigger")})
+    config = gra.GraConfig(dedupe=False)  # the default threshold, 0.85
+    result = gra.build_curate_pipeline(config).run_unit(WRONG_WATER, run=run, seed=7, unit_id="w1")
+    record = only(result.outputs)  # the bigger checker's "yes" keeps it
+    assert record["models"]["gra_claims_1"] == "checker"
+    assert record["reviews"][0]["p_claims"] == 1.0
+
+
+def test_without_a_claims_threshold_nothing_is_fact_checked(gra: ModuleType) -> None:
+    config = gra.GraConfig(claims_threshold=0.0, dedupe=False)
+    result = run_one(gra.build_curate_pipeline(config), fact_checked_models("no"), WRONG_WATER)
+    assert [r.role for r in result.records] == ["gra_solver_1"]
+    (review_,) = only(result.outputs)["reviews"]
+    assert "p_claims" not in review_ and review_["accept"] is True
+    assert gra.claims_checkers(config) == [None]
+
+
+def test_claims_threshold_is_a_checked_setting(gra: ModuleType) -> None:
+    assert gra.configure({"claims_threshold": 0.4}).claims_threshold == 0.4
+    with pytest.raises(smallagents.errors.UsageError, match="claims_threshold must be 0 to 1"):
+        gra.configure(command_line={"claims_threshold": "1.5"})
+    with pytest.raises(smallagents.errors.UsageError, match="claims_threshold = 'x' does not"):
+        gra.configure(command_line={"claims_threshold": "x"})
 
 
 # --- settings from smallagents.toml and the command line ------------------------------------

@@ -492,3 +492,30 @@ def test_a_tool_template_model_gets_its_tools_through_the_template(
     two = one + "\n" + one.replace('"A"', '"B"')
     assert len(schema.parse(two)["calls"]) == 2
     assert schema.parse("I cannot help with that.") == {"calls": []}
+
+
+def test_a_caller_may_give_the_tool_template_a_system_turn(
+    agent: ModuleType, pool: ModelPool
+) -> None:
+    qwen = pool.load("qwen-0.5b")
+    caller = agent._ROLES["caller"]
+    assert caller.native_system is None  # the model's own default system turn
+    default = qwen.render(caller.prompt_for(qwen, caller.spec, caller.values(
+        {"query": "Play Hey Jude", "tools": DOTTED, "history": ""}))[0])  # fmt: skip
+    assert "You are Qwen, created by Alibaba Cloud." in default
+
+    class Guided(type(caller)):  # type: ignore[misc]
+        native_system = "Leave out optional arguments the user did not give."
+
+    guided = Guided()
+    for query, kept in (
+        ("Play Hey Jude", None),
+        ([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Play x"}],
+         "Be brief."),
+    ):  # fmt: skip
+        values = guided.values({"query": query, "tools": DOTTED, "history": ""})
+        text = qwen.render(guided.prompt_for(qwen, guided.spec, values)[0])
+        assert "Leave out optional arguments" in text and "<tools>" in text
+        assert "You are Qwen" not in text  # the given turn replaces the template's default
+        if kept:  # a request's own system turn follows ours, in the same turn
+            assert text.count("<|im_start|>system") == 1 and kept in text

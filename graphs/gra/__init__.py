@@ -12,9 +12,12 @@ writes a new instruction/response pair in the seed's domain (few-shot from the
 seed and fixed examples). Free checks that need no model run first
 (`free_checks`: an instruction that is no request, repetition, truncation,
 a copy of the seed, a response that restates the question): a pair that fails one
-is rejected with the reason and costs no review. Each Reviewer (by default two,
-on two different models) scores it 1-10, accepts or rejects it, and lists
-problems and feedback. Their votes are combined by weight (`disagreement`):
+is rejected with the reason and costs no review. Each Reviewer (by default one,
+on Qwen2.5-Coder-1.5B) answers the instruction itself, says whether the response
+agrees, and fact-checks an agreeing response whole (``review = "solve"``,
+``claims_threshold``); with ``review = "score"`` it scores the pair 1-10, accepts
+or rejects it, and lists problems and feedback. Their votes are combined by
+weight (`disagreement`):
 when the weighted share of accepts reaches ``accept_share`` the pair is
 accepted, at ``reject_share`` or below rejected, and in between (or when the
 scores spread by ``spread_threshold`` or more) the Adjudicator reads the pair and
@@ -69,7 +72,7 @@ from ._records import (
     to_records,
 )
 from ._roles import response_limit
-from ._solving import compare_answers, reviewer_roles, solving_reviewers
+from ._solving import claims_checkers, compare_answers, reviewer_roles, solving_reviewers
 from ._state import CurateInput, GraInput, GraOutput, GraState
 
 pipeline = GraFactory("gra")
@@ -96,6 +99,7 @@ __all__ = [
     "build_curate_pipeline",
     "build_graph",
     "build_pipeline",
+    "claims_checkers",
     "compare_answers",
     "config_from_env",
     "configure",

@@ -21,7 +21,7 @@ from ._nodes import (
     _tally,
 )
 from ._roles import roles
-from ._solving import _solving_review, reviewer_roles, solving_reviewers
+from ._solving import _solving_review, claims_checkers, reviewer_roles, solving_reviewers
 from ._state import CurateInput, GraInput, GraOutput, GraState
 
 
@@ -32,9 +32,10 @@ def build_graph(config: GraConfig | None = None, *, curate: bool = False) -> sma
     Generator; the screen, reviewers, adjudicator and refinement are the same.
     """
     config = config or GraConfig()
+    solving = solving_reviewers(config) if config.review == "solve" else []
+    claims = claims_checkers(config)
     reviewers = reviewer_roles(config)
     nodes = [f"review_{index}" for index in range(1, len(reviewers) + 1)]
-    solving = solving_reviewers(config) if config.review == "solve" else []
     graph = smallagents.Graph(
         "gra-curate" if curate else "gra",
         state=GraState,
@@ -59,7 +60,9 @@ def build_graph(config: GraConfig | None = None, *, curate: bool = False) -> sma
     graph.step("screen", _screen(config, curate=curate))
     for index, (node, reviewer) in enumerate(zip(nodes, reviewers, strict=True)):
         if solving:
-            graph.step(node, _solving_review(*solving[index]))
+            graph.step(
+                node, _solving_review(*solving[index], claims[index], config.claims_threshold)
+            )
             continue
         graph.role(
             node,

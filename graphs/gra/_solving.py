@@ -37,6 +37,21 @@ def solving_reviewers(config: GraConfig) -> list[tuple[str, smallagents.Role, sm
     return reviewers
 
 
+def claims_checkers(config: GraConfig) -> list[smallagents.Role | None]:
+    """The fact-checker of each ``solve`` reviewer (``gra_claims_1`` ... on the reviewers'
+    models, in turn), or ``None`` each when ``claims_threshold`` is 0 (no fact check)."""
+    if config.claims_threshold <= 0:
+        return [None] * config.reviewers
+    return [
+        _variant(
+            judges()["judge_claims"],
+            f"gra_claims_{index + 1}",
+            config.reviewer_models[index % len(config.reviewer_models)],
+        )
+        for index in range(config.reviewers)
+    ]
+
+
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*")
 _NUMBER_WORDS = {
     word: float(value)
@@ -91,16 +106,58 @@ def compare_answers(reference: str, response: str) -> bool | None:
     return any(w in said_words for w in words)
 
 
+def _score(probability: float) -> int:
+    return max(1, min(10, 1 + int(probability * 9 + 0.5)))
+
+
+def _p_yes(record: smallagents.RoleRecord) -> float | None:
+    """The decoder's probability of "yes" in a yes/no verdict (None: no valid verdict)."""
+    verdict = getattr(record.value, "verdict", None) if record.resolved else None
+    if verdict is None:
+        return None
+    confidence = record.confidence.get("verdict", 1.0)
+    return confidence if verdict == "yes" else 1.0 - confidence
+
+
 def _solving_review(
-    name: str, solver: smallagents.Role, checker: smallagents.Role
+    name: str,
+    solver: smallagents.Role,
+    checker: smallagents.Role,
+    claims: smallagents.Role | None = None,
+    claims_threshold: float = 0.0,
 ) -> Callable[[GraState], dict[str, Any]]:
     """A reviewer node that answers the instruction itself, then compares.
 
     Its review has the fields of a scored one, so that weights, thresholds, the
     tally, the adjudicator and the report read it alike: ``score`` is
     ``1 + 9 * P(agree)`` rounded, ``accept`` is ``P(agree) >= 0.5``, and the
-    feedback names the reviewer's own answer.
+    feedback names the reviewer's own answer. With a fact-checker (``claims``), a
+    response that agrees is also read whole, and it is accepted only when P(every
+    claim is true) reaches ``claims_threshold``; ``p_claims`` records it, and
+    ``p_accept`` and ``score`` become the lower of the two probabilities.
     """
+
+    def fact_check(entry: dict[str, Any], pair: dict[str, Any]) -> dict[str, Any]:
+        if claims is None or not entry.get("accept"):
+            return entry
+        p_true = _p_yes(
+            claims.invoke(
+                {"instruction": pair["instruction"], "response": pair["response"]},
+                run=smallagents.current_run(),
+            )
+        )
+        if p_true is None:
+            entry["error"] = "no valid fact-check verdict"
+            return entry
+        entry["p_claims"] = round(p_true, 4)
+        if p_true < claims_threshold:
+            entry.update(
+                problems=[f"a claim looks false (P(all true) {p_true:.2f})"],
+                accept=False,
+            )
+        probability = min(entry["p_accept"], p_true)
+        entry.update(p_accept=round(probability, 4), score=_score(probability))
+        return entry
 
     def review(state: GraState) -> dict[str, Any]:
         run = smallagents.current_run()
@@ -121,7 +178,7 @@ def _solving_review(
                 p_accept=1.0 if direct else 0.0,
                 compared="text",
             )
-            return {"reviews": [entry]}
+            return {"reviews": [fact_check(entry, pair)]}
         checked = checker.invoke(
             {
                 "instruction": pair["instruction"],
@@ -130,21 +187,19 @@ def _solving_review(
             },
             run=run,
         )
-        verdict = getattr(checked.value, "verdict", None) if checked.resolved else None
-        if verdict is None:
+        agree = _p_yes(checked)
+        if agree is None:
             entry["error"] = "no valid verdict"
             return {"reviews": [entry]}
-        confidence = checked.confidence.get("verdict", 1.0)
-        agree = confidence if verdict == "yes" else 1.0 - confidence
         entry.update(
-            problems=[] if verdict == "yes" else [f"disagrees with its own answer: {reference}"],
+            problems=[] if agree >= 0.5 else [f"disagrees with its own answer: {reference}"],
             feedback=f"Reviewer's own answer: {reference}"[:120],
-            score=max(1, min(10, 1 + int(agree * 9 + 0.5))),
+            score=_score(agree),
             accept=agree >= 0.5,
             p_accept=round(agree, 4),
             compared="model",
         )
-        return {"reviews": [entry]}
+        return {"reviews": [fact_check(entry, pair)]}
 
     return review
 
