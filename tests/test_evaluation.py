@@ -305,6 +305,32 @@ def test_routing_with_a_large_model_picks_a_threshold(labeled: Path, tmp_path: P
     assert models == {"gemma-270m"}
 
 
+def test_the_large_model_answers_as_a_fallback_would_without_votes(
+    labeled: Path, tmp_path: Path
+) -> None:
+    # With --votes 2 the small role votes; the large job must not (a fallback answers
+    # once): with the votes carried over it measured a voting large model, 4x slower.
+    evaluate(
+        "sentiment",
+        labeled,
+        fields=("label",),
+        output=tmp_path / "voted.jsonl",
+        large="gemma-270m",
+        votes=2,
+        roles=[str(labeled.parent / "roles.py")],
+        workers=1,
+    )
+
+    def samples(path: Path) -> list[int]:
+        blocks = [json.loads(line)["eval"] for line in path.open()]
+        return [call["samples"] for block in blocks for call in block["roles"]]
+
+    small = samples(tmp_path / "voted.jsonl")
+    assert small and min(small) >= 2  # first-to-ahead-by-2 draws two at least
+    (large_path,) = [p for p in tmp_path.glob("voted.large-*.jsonl") if "rejects" not in p.name]
+    assert samples(large_path) == [1] * 4
+
+
 def test_a_user_metric_from_a_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "my_metrics.py").write_text(
         "def half_right(answer, expected):\n"

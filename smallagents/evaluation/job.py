@@ -3,7 +3,8 @@
 An evaluation is a job (``smallagents run``'s runner: workers, Ray, exactly-once
 resume) over a labeled set, followed by a report computed from the job's files.
 With ``--large SPEC`` a second job answers the same records with every role on
-the large model, and the report gives, for each confidence signal, the threshold
+the large model, once per call as the escalation edge's fallback would (no votes,
+no fallback), and the report gives, for each confidence signal, the threshold
 that reaches the target accuracy with the fewest escalations.
 """
 
@@ -151,14 +152,16 @@ def run_evaluation(
     labeled_copy = output.with_name(output.name + ".input.jsonl")
     _write_if_changed(labeled_copy, records)
 
-    def job(out: Path, extra_models: list[str]) -> dict[str, Any]:
+    def job(out: Path, extra_models: list[str], *, as_fallback: bool = False) -> dict[str, Any]:
         return launch_job(
             name,
             input=str(labeled_copy),
             output=out,
             model=[*(model or ()), *extra_models],
-            fallback=fallback,
-            votes=votes,
+            # The large model answers as the escalation edge's fallback does: once, at
+            # the role's own temperature, with no votes and no fallback of its own.
+            fallback=None if as_fallback else fallback,
+            votes=1 if as_fallback else votes,
             config=config,
             workers=workers,
             limit=limit,
@@ -180,7 +183,7 @@ def run_evaluation(
             f"{output.stem}.large-{hashlib.sha256(large.encode()).hexdigest()[:8]}.jsonl"
         )
         overrides = [f"{role}={large}" for role in _roles_of(units)]
-        job(large_output, overrides)
+        job(large_output, overrides, as_fallback=True)
         large_units = read_eval_blocks(large_output, _rejects_of(large_output))
     result = build_eval_report(
         units, spec=spec.describe(), large=large_units, target=target, job=small_job
