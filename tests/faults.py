@@ -36,10 +36,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
-from servers import HOST, chat_completion, model_list
+from servers import HOST, DeepQueueServer, chat_completion, model_list
 
 FaultKind = Literal["refuse", "500", "429", "503", "hang", "slow", "malformed", "schema", "drop"]
 FAULT_KINDS: tuple[FaultKind, ...] = (
@@ -246,7 +246,7 @@ class _Listener:
     def __init__(self, port: int) -> None:
         self.handler: type[BaseHTTPRequestHandler] | None = None
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: DeepQueueServer | None = None
         self._thread: threading.Thread | None = None
         self._timer: threading.Timer | None = None
         self._stopped = False
@@ -261,7 +261,7 @@ class _Listener:
             if self._stopped or self._server is not None:
                 return
             assert self.handler is not None
-            server = ThreadingHTTPServer((HOST, self.port), self.handler)
+            server = DeepQueueServer((HOST, self.port), self.handler)
             server.daemon_threads = True
             server.block_on_close = False
             thread = threading.Thread(

@@ -30,6 +30,18 @@ import httpx
 HOST = "127.0.0.1"
 
 
+class DeepQueueServer(ThreadingHTTPServer):
+    """A threading HTTP server whose accept queue holds a job's whole burst.
+
+    ``socketserver``'s default backlog is 5: when 32 workers connect at once on a
+    loaded machine, the serving thread cannot accept fast enough, the queue
+    overflows, and a client that already sent its request reads a reset (seen once
+    in ``.ci/run``: test_endpoint_concurrency's 32-worker job).
+    """
+
+    request_queue_size = 128
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -259,7 +271,7 @@ def start_fake_server(handler: Handler, *, port: int | None = None) -> Iterator[
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer((HOST, port or 0), _Handler)
+    server = DeepQueueServer((HOST, port or 0), _Handler)
     server.daemon_threads = True
     server.block_on_close = False
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
