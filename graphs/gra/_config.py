@@ -127,6 +127,10 @@ class GraConfig:
                 "variables or the GraConfig arguments.",
             )
 
+    def model(self, index: int) -> str:
+        """Reviewer ``index``'s model spec (0-based): ``reviewer_models`` in turn."""
+        return self.reviewer_models[index % len(self.reviewer_models)]
+
     def weight(self, index: int) -> float:
         """Reviewer ``index``'s weight (0-based)."""
         weights = self.reviewer_weights

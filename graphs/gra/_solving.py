@@ -25,7 +25,7 @@ def solving_reviewers(config: GraConfig) -> list[tuple[str, smallagents.Role, sm
     and ``gra_checker_1`` ... on the reviewers' models, in turn."""
     reviewers = []
     for index in range(config.reviewers):
-        model = config.reviewer_models[index % len(config.reviewer_models)]
+        model = config.model(index)
         number = index + 1
         reviewers.append(
             (
@@ -46,7 +46,7 @@ def claims_checkers(config: GraConfig) -> list[smallagents.Role | None]:
         _variant(
             judges()["judge_claims"],
             f"gra_claims_{index + 1}",
-            config.reviewer_models[index % len(config.reviewer_models)],
+            config.model(index),
         )
         for index in range(config.reviewers)
     ]
@@ -213,7 +213,7 @@ def reviewer_roles(config: GraConfig) -> list[smallagents.Role]:
     found: list[smallagents.Role] = []
     used: set[str] = set()
     for index in range(config.reviewers):
-        model = config.reviewer_models[index % len(config.reviewer_models)]
+        model = config.model(index)
         # Greedy decoding on a model that already reviewed would copy its review.
         temperature = 0.7 if model in used else None
         used.add(model)
