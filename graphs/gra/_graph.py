@@ -33,7 +33,7 @@ def build_graph(config: GraConfig | None = None, *, curate: bool = False) -> sma
     """
     config = config or GraConfig()
     solving = solving_reviewers(config) if config.review == "solve" else []
-    claims = claims_checkers(config)
+    claims = claims_checkers(config) if solving else []  # a scored review has no fact check
     reviewers = reviewer_roles(config)
     nodes = [f"review_{index}" for index in range(1, len(reviewers) + 1)]
     graph = smallagents.Graph(
