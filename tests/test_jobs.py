@@ -7,17 +7,23 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 from typer.testing import CliRunner
 
+import smallagents
 from smallagents.cli import app
 from smallagents.jobs.pipelines import RolePipeline
 from smallagents.jobs.runner import run_job
 from smallagents.jobs.settings import JobOptions
+from smallagents.models.pool import current_thread_pool, thread_pool
 from smallagents.registry import load_roles
+from smallagents.run import RoleSettings
+from smallagents.testing import ScriptedModel, WithModels
 
 ROLES = (Path(__file__).resolve().parent / "sentiment_roles.py").read_text()
 TEXTS = [
@@ -279,3 +285,42 @@ def test_bench_command_prints_a_ratio() -> None:
     row = next(line for line in result.stdout.splitlines() if "default" in line)
     ratio = float(row.split("│")[-2])
     assert 0.3 < ratio < 3.0
+
+
+class Label(BaseModel):
+    label: str
+
+
+@smallagents.role(max_tokens=16)
+def labeler(text: str) -> Label:
+    """Label this: {text}"""
+
+
+def test_a_one_worker_job_leaves_its_thread_without_the_jobs_models(tmp_path: Path) -> None:
+    """A one-worker job runs its units in the calling thread; afterwards that thread must
+    not keep the job's (closed) pool with the models a unit registered in it: the next
+    role called there (the CLI's ``demo`` after a test job did) got a scripted model's
+    "unexpected request" instead of its own model."""
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "a", "text": "x"}\n')
+    scripted = ScriptedModel(['{"label": "ok"}'], name="leaky-fake", repeat_last=True)
+    pipeline = WithModels(RolePipeline(labeler), {"leaky-fake": scripted})
+    options = JobOptions(input=str(source), output=tmp_path / "out.jsonl", workers=1)
+    seen: dict[str, object] = {}
+
+    def in_a_fresh_thread() -> None:
+        seen["before"] = current_thread_pool()
+        settings = JobOptions(roles={"labeler": RoleSettings(model="leaky-fake")})
+        run_job(pipeline, options.over(settings))
+        seen["after"] = current_thread_pool()
+        try:
+            seen["served"] = thread_pool().load("leaky-fake")
+        except smallagents.errors.SmallAgentsError as error:
+            seen["served"] = error
+
+    worker = threading.Thread(target=in_a_fresh_thread)
+    worker.start()
+    worker.join()
+    assert json.loads((tmp_path / "out.jsonl").read_text())["label"] == "ok"  # the job ran on it
+    assert seen["before"] is None and seen["after"] is None
+    assert seen["served"] is not scripted  # a fresh pool: the fake is not served there

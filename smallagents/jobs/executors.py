@@ -175,8 +175,10 @@ class LocalExecutor:
                 created_pool.close()
             if shared is not None:
                 shared.close()
-            if caller_pool is not None:
-                use_thread_pool(caller_pool)
+            # A one-worker job ran its units in this thread: give the thread back the
+            # pool it had (None: none, so the next caller gets a fresh one), never the
+            # job's closed pool with whatever models a unit registered in it.
+            use_thread_pool(caller_pool)
 
 
 PROMPT_EVALUATED = "prompt_tokens.evaluated."
