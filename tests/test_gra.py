@@ -1143,9 +1143,14 @@ def test_without_a_claims_threshold_nothing_is_fact_checked(gra: ModuleType) -> 
 
 
 def test_claims_threshold_is_a_checked_setting(gra: ModuleType) -> None:
-    assert gra.configure({"claims_threshold": 0.4}).claims_threshold == 0.4
-    with pytest.raises(smallagents.errors.UsageError, match="claims_threshold must be 0 to 1"):
-        gra.configure(command_line={"claims_threshold": "1.5"})
+    assert gra.configure({"claims_threshold": 0.6}).claims_threshold == 0.6
+    assert gra.configure({"claims_threshold": 0}).claims_threshold == 0
+    # Below 0.5 an accept kept by the fact check would carry a score the tally rejects.
+    for bad in ("1.5", "0.4", "-0.1"):
+        with pytest.raises(
+            smallagents.errors.UsageError, match=r"claims_threshold must be 0 \(off\) or 0.5 to 1"
+        ):
+            gra.configure(command_line={"claims_threshold": bad})
     with pytest.raises(smallagents.errors.UsageError, match="claims_threshold = 'x' does not"):
         gra.configure(command_line={"claims_threshold": "x"})
 

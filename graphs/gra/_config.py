@@ -64,7 +64,8 @@ class GraConfig:
         claims_threshold: with the ``solve`` review, a response that agrees with the
             reviewer's own answer is also fact-checked whole (``judge_claims``: is
             every fact, number and step true?) and kept only when the decoder's
-            P(yes) reaches this (0: no fact check). A short reference answer cannot
+            P(yes) reaches this (0: no fact check; otherwise 0.5 to 1, where 0.5 only
+            records P(yes), since a review's score already rejects below it). A short reference answer cannot
             see a wrong detail beside the right answer ("Mount Elbrus ... 17,440
             meters"). 0.85 was chosen on the dev judge pairs (README, "Judges").
     """
@@ -112,7 +113,12 @@ class GraConfig:
                 ("accept_threshold must be 1 to 10", not 1 <= self.accept_threshold <= 10),
                 ("dedupe_threshold must be in (0, 1]", not 0 < self.dedupe_threshold <= 1),
                 ("drafts must be 1 to 5", not 1 <= self.drafts <= 5),
-                ("claims_threshold must be 0 to 1", not 0 <= self.claims_threshold <= 1),
+                (
+                    # Below 0.5 the fact check would keep an accept whose score (1 + 9 P)
+                    # the tally reads as too low: the review would contradict itself.
+                    "claims_threshold must be 0 (off) or 0.5 to 1",
+                    not (self.claims_threshold == 0 or 0.5 <= self.claims_threshold <= 1),
+                ),
                 (
                     f"checks must be among {', '.join(CHECKS)}",
                     any(check not in CHECKS for check in self.checks),
@@ -200,7 +206,7 @@ SETTINGS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "refine": (_as_flag, "true or false"),
     "checks": (_as_list(_as_text), f"check names, e.g. {list(CHECKS[:2])}"),
     "drafts": (_as_int, "a whole number from 1 to 5, e.g. 2"),
-    "claims_threshold": (_as_float, "a probability from 0 to 1, e.g. 0.5 (0: off)"),
+    "claims_threshold": (_as_float, "0 (off) or a probability from 0.5 to 1, e.g. 0.85"),
 }
 """Every `GraConfig` field: its parser (TOML values or text) and what it expects."""
 
