@@ -37,6 +37,12 @@ class Solution(BaseModel):
     answer: str = Field(min_length=1, max_length=200)
 
 
+class Sample(BaseModel):
+    """One more answer of the judge's own, as long as a dataset's response."""
+
+    answer: str = Field(min_length=1, max_length=320)
+
+
 _JUDGE_SYSTEM = (
     "You check answers written for a dataset. A good answer is correct, on topic and "
     "complete, and the instruction is a real request. Reply with JSON only."
@@ -179,3 +185,26 @@ def judge_claims(instruction: str, response: str) -> Verdict:
     """Instruction: {instruction}
     Response: {response}
     Is every fact, number and step in the response true? Answer yes or no."""
+
+
+# gra's figure check draws a few answers of the reviewer's own at temperature and
+# rejects a response with a figure none of them states: a figure the model knows comes
+# back each time, an invented one does not (graphs/gra/_figures.py).
+@smallagents.role(
+    name="judge_sample",
+    model="qwen-1.5b",
+    system="You answer questions correctly in one to three sentences, with the key figures. "
+    "Reply with JSON only.",
+    max_tokens=120,
+    temperature=0.8,
+    examples=[
+        (
+            {"instruction": "What is the boiling point of water at sea level?"},
+            Sample(
+                answer="Water boils at 100 degrees Celsius (212 degrees Fahrenheit) at sea level."
+            ),
+        ),
+    ],
+)
+def judge_sample(instruction: str) -> Sample:
+    """{instruction}"""

@@ -14,8 +14,9 @@ seed and fixed examples). Free checks that need no model run first
 a copy of the seed, a response that restates the question): a pair that fails one
 is rejected with the reason and costs no review. Each Reviewer (by default one,
 on Qwen2.5-Coder-1.5B) answers the instruction itself, says whether the response
-agrees, and fact-checks an agreeing response whole (``review = "solve"``,
-``claims_threshold``); with ``review = "score"`` it scores the pair 1-10, accepts
+agrees, fact-checks an agreeing response whole (``review = "solve"``,
+``claims_threshold``) and rejects one with a figure none of a few answers of its
+own states (``figure_samples``); with ``review = "score"`` it scores the pair 1-10, accepts
 or rejects it, and lists problems and feedback. Their votes are combined by
 weight (`disagreement`):
 when the weighted share of accepts reaches ``accept_share`` the pair is
@@ -60,6 +61,7 @@ from ._config import (
     configure,
     parse_settings,
 )
+from ._figures import figures, same_figure, unreproduced
 from ._graph import build_graph
 from ._nodes import accept_share, current_reviews, disagreement
 from ._pipeline import GraFactory, GraPipeline, build_curate_pipeline, build_pipeline
@@ -72,7 +74,13 @@ from ._records import (
     to_records,
 )
 from ._roles import response_limit
-from ._solving import claims_checkers, compare_answers, reviewer_roles, solving_reviewers
+from ._solving import (
+    claims_checkers,
+    compare_answers,
+    figure_samplers,
+    reviewer_roles,
+    solving_reviewers,
+)
 from ._state import CurateInput, GraInput, GraOutput, GraState
 
 pipeline = GraFactory("gra")
@@ -109,6 +117,8 @@ __all__ = [
     "current_reviews",
     "disagreement",
     "few_shot_pairs",
+    "figure_samplers",
+    "figures",
     "free_checks",
     "is_request",
     "pair_text",
@@ -118,7 +128,9 @@ __all__ = [
     "response_limit",
     "restatement",
     "reviewer_roles",
+    "same_figure",
     "solving_reviewers",
     "to_records",
     "truncation",
+    "unreproduced",
 ]

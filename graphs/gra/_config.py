@@ -65,9 +65,14 @@ class GraConfig:
             reviewer's own answer is also fact-checked whole (``judge_claims``: is
             every fact, number and step true?) and kept only when the decoder's
             P(yes) reaches this (0: no fact check; otherwise 0.5 to 1, where 0.5 only
-            records P(yes), since a review's score already rejects below it). A short reference answer cannot
-            see a wrong detail beside the right answer ("Mount Elbrus ... 17,440
-            meters"). 0.85 was chosen on the dev judge pairs (README, "Judges").
+            records P(yes), since a review's score already rejects below it). A short
+            reference answer cannot see a wrong detail beside the right answer
+            ("Mount Elbrus ... 17,440 meters"). 0.85 was chosen on the dev judge
+            pairs (README, "Judges").
+        figure_samples: with the ``solve`` review, a response that passed the fact
+            check and states figures is rejected when none of up to this many answers
+            the reviewer's model writes at temperature states one of them
+            (``judge_sample``; graphs/gra/_figures.py); 0: no figure check.
     """
 
     review: str = "solve"
@@ -85,6 +90,7 @@ class GraConfig:
     checks: tuple[str, ...] = CHECKS
     drafts: int = 1
     claims_threshold: float = 0.85
+    figure_samples: int = 3
 
     def __post_init__(self) -> None:
         problems = [
@@ -119,6 +125,7 @@ class GraConfig:
                     "claims_threshold must be 0 (off) or 0.5 to 1",
                     not (self.claims_threshold == 0 or 0.5 <= self.claims_threshold <= 1),
                 ),
+                ("figure_samples must be 0 to 8", not 0 <= self.figure_samples <= 8),
                 (
                     f"checks must be among {', '.join(CHECKS)}",
                     any(check not in CHECKS for check in self.checks),
@@ -207,6 +214,7 @@ SETTINGS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "checks": (_as_list(_as_text), f"check names, e.g. {list(CHECKS[:2])}"),
     "drafts": (_as_int, "a whole number from 1 to 5, e.g. 2"),
     "claims_threshold": (_as_float, "0 (off) or a probability from 0.5 to 1, e.g. 0.85"),
+    "figure_samples": (_as_int, "a whole number from 0 (off) to 8, e.g. 3"),
 }
 """Every `GraConfig` field: its parser (TOML values or text) and what it expects."""
 

@@ -21,7 +21,13 @@ from ._nodes import (
     _tally,
 )
 from ._roles import roles
-from ._solving import _solving_review, claims_checkers, reviewer_roles, solving_reviewers
+from ._solving import (
+    _solving_review,
+    claims_checkers,
+    figure_samplers,
+    reviewer_roles,
+    solving_reviewers,
+)
 from ._state import CurateInput, GraInput, GraOutput, GraState
 
 
@@ -34,6 +40,7 @@ def build_graph(config: GraConfig | None = None, *, curate: bool = False) -> sma
     config = config or GraConfig()
     solving = solving_reviewers(config) if config.review == "solve" else []
     claims = claims_checkers(config) if solving else []  # a scored review has no fact check
+    samplers = figure_samplers(config) if solving else []  # nor a figure check
     reviewers = reviewer_roles(config)
     nodes = [f"review_{index}" for index in range(1, len(reviewers) + 1)]
     graph = smallagents.Graph(
@@ -60,9 +67,14 @@ def build_graph(config: GraConfig | None = None, *, curate: bool = False) -> sma
     graph.step("screen", _screen(config, curate=curate))
     for index, (node, reviewer) in enumerate(zip(nodes, reviewers, strict=True)):
         if solving:
-            graph.step(
-                node, _solving_review(*solving[index], claims[index], config.claims_threshold)
+            review = _solving_review(
+                *solving[index],
+                claims[index],
+                config.claims_threshold,
+                samplers[index],
+                config.figure_samples,
             )
+            graph.step(node, review)
             continue
         graph.role(
             node,

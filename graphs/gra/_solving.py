@@ -10,6 +10,7 @@ from typing import Any
 import smallagents
 
 from ._config import GraConfig
+from ._figures import sample_seed, show, unreproduced
 from ._roles import judges, roles
 from ._state import GraState
 
@@ -48,6 +49,17 @@ def claims_checkers(config: GraConfig) -> list[smallagents.Role | None]:
             f"gra_claims_{index + 1}",
             config.model(index),
         )
+        for index in range(config.reviewers)
+    ]
+
+
+def figure_samplers(config: GraConfig) -> list[smallagents.Role | None]:
+    """The sampler of each ``solve`` reviewer's figure check (``gra_sampler_1`` ... on
+    the reviewers' models, in turn), or ``None`` each when ``figure_samples`` is 0."""
+    if config.figure_samples <= 0:
+        return [None] * config.reviewers
+    return [
+        _variant(judges()["judge_sample"], f"gra_sampler_{index + 1}", config.model(index))
         for index in range(config.reviewers)
     ]
 
@@ -125,6 +137,8 @@ def _solving_review(
     checker: smallagents.Role,
     claims: smallagents.Role | None = None,
     claims_threshold: float = 0.0,
+    sampler: smallagents.Role | None = None,
+    figure_samples: int = 0,
 ) -> Callable[[GraState], dict[str, Any]]:
     """A reviewer node that answers the instruction itself, then compares.
 
@@ -134,8 +148,38 @@ def _solving_review(
     feedback names the reviewer's own answer. With a fact-checker (``claims``), a
     response that agrees is also read whole, and it is accepted only when P(every
     claim is true) reaches ``claims_threshold``; ``p_claims`` records it, and
-    ``p_accept`` and ``score`` become the lower of the two probabilities.
+    ``p_accept`` and ``score`` become the lower of the two probabilities. With a
+    ``sampler``, a response still accepted that states figures is rejected when
+    none of up to ``figure_samples`` answers of the reviewer's own states one of
+    them (``figures`` records how many were drawn and what none reproduced).
     """
+
+    def figure_check(entry: dict[str, Any], pair: dict[str, Any]) -> dict[str, Any]:
+        if sampler is None or not entry.get("accept"):
+            return entry
+        run = smallagents.current_run()
+        missing = unreproduced(pair["response"], [])
+        answers: list[str] = []
+        # Stop as soon as every figure has come back: a known figure costs one sample.
+        while missing and len(answers) < figure_samples:
+            seed = sample_seed(run.salt if run else None, pair["instruction"], len(answers))
+            sampled = sampler.invoke({"instruction": pair["instruction"]}, run=run, seed=seed)
+            answers.append(str(getattr(sampled.value, "answer", "")) if sampled.resolved else "")
+            missing = unreproduced(pair["response"], answers)
+        if not answers:  # the response states no figure
+            return entry
+        entry["figures"] = {"samples": len(answers), "unreproduced": [show(f) for f in missing]}
+        if missing:
+            entry.update(
+                problems=[
+                    f"its own answers never state {', '.join(show(f) for f in missing)}"
+                    f" ({len(answers)} drawn)"
+                ],
+                accept=False,
+                score=1,
+                p_accept=0.0,
+            )
+        return entry
 
     def fact_check(entry: dict[str, Any], pair: dict[str, Any]) -> dict[str, Any]:
         if claims is None or not entry.get("accept"):
@@ -178,7 +222,7 @@ def _solving_review(
                 p_accept=1.0 if direct else 0.0,
                 compared="text",
             )
-            return {"reviews": [fact_check(entry, pair)]}
+            return {"reviews": [figure_check(fact_check(entry, pair), pair)]}
         checked = checker.invoke(
             {
                 "instruction": pair["instruction"],
@@ -199,7 +243,7 @@ def _solving_review(
             p_accept=round(agree, 4),
             compared="model",
         )
-        return {"reviews": [fact_check(entry, pair)]}
+        return {"reviews": [figure_check(fact_check(entry, pair), pair)]}
 
     return review
 
