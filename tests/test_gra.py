@@ -718,9 +718,17 @@ def test_a_real_job_on_the_default_roster(
         # A response that agrees is fact-checked whole (claims_threshold 0.85 by default).
         fact_checked = "p_claims" in only_review
         assert fact_checked is ("gra_claims_1" in record["models"])
-        agrees = only_review["p_accept"] >= 0.5
+        # An accepted response with figures is sampled; one none of the samples states
+        # rejects it (and sets p_accept to 0).
+        figures = only_review.get("figures")
+        assert (figures is not None) is ("gra_sampler_1" in record["models"])
+        if figures is not None:
+            assert 1 <= figures["samples"] <= gra.GraConfig().figure_samples
+            assert gra.figures(record["response"])  # only a response that states figures
+        made_up = bool(figures and figures["unreproduced"])
+        agrees = only_review["p_accept"] >= 0.5 or made_up
         passes = not fact_checked or only_review["p_claims"] >= gra.GraConfig().claims_threshold
-        assert only_review["accept"] is (agrees and passes)
+        assert only_review["accept"] is (agrees and passes and not made_up)
         # A short answer of its own is compared as text; a longer one by the checker.
         assert (only_review["compared"] == "model") is ("gra_checker_1" in record["models"])
     assert report["units"] == {"total": 2, "done": 2}
