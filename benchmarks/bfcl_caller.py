@@ -7,6 +7,12 @@ template, which is what ``caller`` did before the template path existed::
     smallagents eval caller_plain --graphs benchmarks/bfcl_caller.py \\
         --input benchmarks/data/bfcl_dev.jsonl --metric call --model caller=qwen-0.5b
 
+and ``caller_all_tools``: the Caller shown every tool of a request, which is what
+``caller`` did before it was shown only the two its request's words pick::
+
+    smallagents eval caller_all_tools --graphs benchmarks/bfcl_caller.py \\
+        --input examples/labeled/bfcl_live.jsonl --split dev --metric call --model caller=qwen-0.5b
+
 Run as ``python -m benchmarks bfcl_caller`` it writes the sets (BFCL v4, Apache-2.0, from
 PyPI ``bfcl-eval``):
 
@@ -51,6 +57,16 @@ class PlainCaller(type(_ROLES["caller"])):  # type: ignore[misc]
 
 
 caller_plain = smallagents.CallerPipeline(PlainCaller(), name="caller_plain")
+
+
+class AllToolsCaller(type(_ROLES["caller"])):  # type: ignore[misc]
+    """The Caller shown every tool of a request (``shown_tools = None``), not the two
+    its words pick: the README's "Fewer tools" comparison."""
+
+    shown_tools = None
+
+
+caller_all_tools = smallagents.CallerPipeline(AllToolsCaller(), name="caller_all_tools")
 
 
 def _irrelevance() -> list[dict]:

@@ -42,6 +42,7 @@ from smallagents.tools._mcp import (
     mcp_tools,
 )
 from smallagents.tools._mcp_job import close_job_servers, job_tools, server_configs, use_servers
+from smallagents.tools._ranking import most_relevant, relevance
 from smallagents.tools._render import describe_schema
 from smallagents.tools._result import ToolResult, ToolStatus, format_output, truncate
 from smallagents.tools._signature import parse_docstring, without_titles
@@ -98,12 +99,14 @@ __all__ = [
     "format_output",
     "job_tools",
     "mcp_tools",
+    "most_relevant",
     "native_answer",
     "openai_aliases",
     "parse_docstring",
     "query_messages",
     "query_text",
     "read_spec",
+    "relevance",
     "renders_tools",
     "run_calls",
     "schema_depth",
