@@ -188,7 +188,7 @@ def judge_claims(instruction: str, response: str) -> Verdict:
 
 
 # gra's figure check draws a few answers of the reviewer's own at temperature and
-# rejects a response with a figure none of them states: a figure the model knows comes
+# rejects a response none of whose figures they state: a figure the model knows comes
 # back each time, an invented one does not (graphs/gra/_figures.py).
 @smallagents.role(
     name="judge_sample",

@@ -96,12 +96,14 @@ def sampled_models(samples: list[str]) -> tuple[dict[str, ScriptedModel], list[i
     return {"qwen-1.5b": ScriptedModel([answer], name="qwen", repeat_last=True)}, seeds
 
 
-def review_of(gra: ModuleType, config: object, models: dict[str, ScriptedModel]) -> tuple:
+def review_of(
+    gra: ModuleType, config: object, models: dict[str, ScriptedModel], pair: dict = ELBRUS
+) -> tuple:
     pool = ModelPool()
     for name, model in models.items():
         pool.register(name, model)
     result = gra.build_curate_pipeline(config).run_unit(
-        ELBRUS, run=Run(pool=pool), seed=7, unit_id="e1"
+        pair, run=Run(pool=pool), seed=7, unit_id="e1"
     )
     (record,) = result.outputs + result.rejects
     (review,) = record["reviews"]
@@ -126,6 +128,18 @@ def test_a_figure_that_comes_back_keeps_the_pair_and_stops_sampling(gra: ModuleT
     assert result.outputs and review["accept"] is True
     assert review["figures"] == {"samples": 2, "unreproduced": []}  # no third sample
     assert len(seeds) == 2
+
+
+def test_one_figure_that_comes_back_is_enough(gra: ModuleType) -> None:
+    # A right answer carries working figures the samples need not repeat (held out: "a
+    # kilogram is 1,000 grams, so 2.5 kilograms is 2,500 grams" was lost to a rule that
+    # wanted every figure back).
+    pair = {**ELBRUS, "response": "Mount Elbrus, at 5,642 meters (18,510 feet), is the highest."}
+    models, seeds = sampled_models(["Mount Elbrus is 5,642 m high."])
+    result, review = review_of(gra, gra.GraConfig(dedupe=False), models, pair)
+    assert result.outputs and review["accept"] is True
+    assert review["figures"] == {"samples": 1, "unreproduced": ["18,510"]}
+    assert len(seeds) == 1  # no further sample once one figure came back
 
 
 def test_the_same_unit_draws_the_same_samples(gra: ModuleType) -> None:

@@ -15,8 +15,8 @@ a copy of the seed, a response that restates the question): a pair that fails on
 is rejected with the reason and costs no review. Each Reviewer (by default one,
 on Qwen2.5-Coder-1.5B) answers the instruction itself, says whether the response
 agrees, fact-checks an agreeing response whole (``review = "solve"``,
-``claims_threshold``) and rejects one with a figure none of a few answers of its
-own states (``figure_samples``); with ``review = "score"`` it scores the pair 1-10, accepts
+``claims_threshold``) and rejects one not one of whose figures a few answers of
+its own state (``figure_samples``); with ``review = "score"`` it scores the pair 1-10, accepts
 or rejects it, and lists problems and feedback. Their votes are combined by
 weight (`disagreement`):
 when the weighted share of accepts reaches ``accept_share`` the pair is

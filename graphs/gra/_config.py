@@ -70,8 +70,8 @@ class GraConfig:
             ("Mount Elbrus ... 17,440 meters"). 0.85 was chosen on the dev judge
             pairs (README, "Judges").
         figure_samples: with the ``solve`` review, a response that passed the fact
-            check and states figures is rejected when none of up to this many answers
-            the reviewer's model writes at temperature states one of them
+            check and states figures is rejected when not one of its figures appears
+            in up to this many answers the reviewer's model writes at temperature
             (``judge_sample``; graphs/gra/_figures.py); 0: no figure check.
     """
 

@@ -7,8 +7,10 @@ What it cannot do is write them again: a figure the model knows comes back when
 it answers the question a few more times at temperature, an invented one comes
 back different each time (SelfCheckGPT's observation, Manakul et al., 2023,
 applied to the one kind of claim that can be compared without a model). So the
-solving reviewer samples a few answers of its own and rejects a response with a
-figure that none of them states.
+solving reviewer samples a few answers of its own and rejects a response not one
+of whose figures they state. One is enough to keep it: a right answer often
+carries working figures the samples need not repeat ("a kilogram is 1,000 grams,
+so 2.5 kilograms is 2,500 grams").
 """
 
 import hashlib

@@ -10,7 +10,7 @@ from typing import Any
 import smallagents
 
 from ._config import GraConfig
-from ._figures import sample_seed, show, unreproduced
+from ._figures import figures, sample_seed, show, unreproduced
 from ._roles import judges, roles
 from ._state import GraState
 
@@ -150,7 +150,7 @@ def _solving_review(
     claim is true) reaches ``claims_threshold``; ``p_claims`` records it, and
     ``p_accept`` and ``score`` become the lower of the two probabilities. With a
     ``sampler``, a response still accepted that states figures is rejected when
-    none of up to ``figure_samples`` answers of the reviewer's own states one of
+    none of up to ``figure_samples`` answers of the reviewer's own states any of
     them (``figures`` records how many were drawn and what none reproduced).
     """
 
@@ -158,18 +158,23 @@ def _solving_review(
         if sampler is None or not entry.get("accept"):
             return entry
         run = smallagents.current_run()
-        missing = unreproduced(pair["response"], [])
+        stated = figures(pair["response"])
         answers: list[str] = []
-        # Stop as soon as every figure has come back: a known figure costs one sample.
-        while missing and len(answers) < figure_samples:
+        # A response is rejected only when none of its figures comes back: a right
+        # answer often carries working figures the samples need not repeat ("1,000
+        # grams, so 2,500", "Apollo 11"; four good held-out pairs were lost to a rule
+        # that wanted every figure). Stop at the first one that does.
+        while stated and len(answers) < figure_samples:
             seed = sample_seed(run.salt if run else None, pair["instruction"], len(answers))
             sampled = sampler.invoke({"instruction": pair["instruction"]}, run=run, seed=seed)
             answers.append(str(getattr(sampled.value, "answer", "")) if sampled.resolved else "")
-            missing = unreproduced(pair["response"], answers)
+            if len(unreproduced(pair["response"], answers)) < len(stated):
+                break
         if not answers:  # the response states no figure
             return entry
+        missing = unreproduced(pair["response"], answers)
         entry["figures"] = {"samples": len(answers), "unreproduced": [show(f) for f in missing]}
-        if missing:
+        if len(missing) == len(stated):
             entry.update(
                 problems=[
                     f"its own answers never state {', '.join(show(f) for f in missing)}"
