@@ -13,7 +13,6 @@ carries working figures the samples need not repeat ("a kilogram is 1,000 grams,
 so 2.5 kilograms is 2,500 grams").
 """
 
-import hashlib
 import math
 import re
 
@@ -65,13 +64,6 @@ def unreproduced(response: str, answers: list[str]) -> list[float]:
         for stated in figures(response)
         if not any(same_figure(stated, other) for other in written)
     ]
-
-
-def sample_seed(salt: int | None, instruction: str, index: int) -> int:
-    """The seed of the reviewer's ``index``-th sample: the unit's salt (a job's
-    ``--seed``), the instruction and the index, so a resumed unit draws the same."""
-    text = f"{salt or 0}|{instruction}|figures|{index}".encode()
-    return int.from_bytes(hashlib.blake2b(text, digest_size=4).digest(), "big")
 
 
 def show(figure: float) -> str:

@@ -1,16 +1,14 @@
 """The graph's nodes: what each role reads from the state, what it writes back, and the branches."""
 
-import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import smallagents
 from smallagents import END
 
 from ._checks import free_checks
 from ._config import DEFAULT_DOMAIN, GraConfig
 from ._roles import response_limit
-from ._state import GraState
+from ._state import GraState, unit_seed
 
 
 def _generator_inputs(state: GraState) -> dict[str, str]:
@@ -29,12 +27,7 @@ def _draft_seed(state: GraState) -> int | None:
     """The first draft's seed is the role's own (from its inputs and the unit's seed, as
     for any role); a redraw mixes in how many drafts came before."""
     draws = state.get("draws", 0)
-    if not draws:
-        return None
-    run = smallagents.current_run()
-    unit = run.salt if run is not None and run.salt is not None else 0
-    text = f"{unit}|{state['instruction']}|{draws}".encode()
-    return int.from_bytes(hashlib.blake2b(text, digest_size=4).digest(), "big")
+    return unit_seed(state["instruction"], draws) if draws else None
 
 
 def _screen(config: GraConfig, *, curate: bool) -> Callable[[GraState], dict[str, Any]]:

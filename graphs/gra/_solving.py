@@ -10,9 +10,9 @@ from typing import Any
 import smallagents
 
 from ._config import GraConfig
-from ._figures import figures, sample_seed, show, unreproduced
+from ._figures import figures, show, unreproduced
 from ._roles import judges, roles
-from ._state import GraState
+from ._state import GraState, unit_seed
 
 
 def _variant(role: smallagents.Role, name: str, model: str) -> smallagents.Role:
@@ -38,30 +38,29 @@ def solving_reviewers(config: GraConfig) -> list[tuple[str, smallagents.Role, sm
     return reviewers
 
 
+def _per_reviewer(
+    config: GraConfig, judge: str, name: str, enabled: bool
+) -> list[smallagents.Role | None]:
+    """``judge`` as ``{name}_1`` ... on each reviewer's model, or ``None`` each when
+    the check it plays is off."""
+    if not enabled:
+        return [None] * config.reviewers
+    return [
+        _variant(judges()[judge], f"{name}_{index + 1}", config.model(index))
+        for index in range(config.reviewers)
+    ]
+
+
 def claims_checkers(config: GraConfig) -> list[smallagents.Role | None]:
     """The fact-checker of each ``solve`` reviewer (``gra_claims_1`` ... on the reviewers'
     models, in turn), or ``None`` each when ``claims_threshold`` is 0 (no fact check)."""
-    if config.claims_threshold <= 0:
-        return [None] * config.reviewers
-    return [
-        _variant(
-            judges()["judge_claims"],
-            f"gra_claims_{index + 1}",
-            config.model(index),
-        )
-        for index in range(config.reviewers)
-    ]
+    return _per_reviewer(config, "judge_claims", "gra_claims", config.claims_threshold > 0)
 
 
 def figure_samplers(config: GraConfig) -> list[smallagents.Role | None]:
     """The sampler of each ``solve`` reviewer's figure check (``gra_sampler_1`` ... on
     the reviewers' models, in turn), or ``None`` each when ``figure_samples`` is 0."""
-    if config.figure_samples <= 0:
-        return [None] * config.reviewers
-    return [
-        _variant(judges()["judge_sample"], f"gra_sampler_{index + 1}", config.model(index))
-        for index in range(config.reviewers)
-    ]
+    return _per_reviewer(config, "judge_sample", "gra_sampler", config.figure_samples > 0)
 
 
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*")
@@ -157,21 +156,21 @@ def _solving_review(
     def figure_check(entry: dict[str, Any], pair: dict[str, Any]) -> dict[str, Any]:
         if sampler is None or not entry.get("accept"):
             return entry
-        run = smallagents.current_run()
         stated = figures(pair["response"])
+        if not stated:  # nothing to check: nothing is drawn
+            return entry
+        run = smallagents.current_run()
         answers: list[str] = []
         # A response is rejected only when none of its figures comes back: a right
         # answer often carries working figures the samples need not repeat ("1,000
         # grams, so 2,500", "Apollo 11"; four good held-out pairs were lost to a rule
         # that wanted every figure). Stop at the first one that does.
-        while stated and len(answers) < figure_samples:
-            seed = sample_seed(run.salt if run else None, pair["instruction"], len(answers))
+        while len(answers) < figure_samples:
+            seed = unit_seed(pair["instruction"], "figures", len(answers))
             sampled = sampler.invoke({"instruction": pair["instruction"]}, run=run, seed=seed)
             answers.append(str(getattr(sampled.value, "answer", "")) if sampled.resolved else "")
             if len(unreproduced(pair["response"], answers)) < len(stated):
                 break
-        if not answers:  # the response states no figure
-            return entry
         missing = unreproduced(pair["response"], answers)
         entry["figures"] = {"samples": len(answers), "unreproduced": [show(f) for f in missing]}
         if len(missing) == len(stated):

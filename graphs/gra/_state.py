@@ -1,7 +1,20 @@
 """The graph's state, input and output types."""
 
+import hashlib
 import operator
 from typing import Annotated, Any, TypedDict
+
+import smallagents
+
+
+def unit_seed(*parts: object) -> int:
+    """The seed of one of a unit's own extra draws (a redrawn draft, a figure check's
+    sample): the unit's salt (a job's ``--seed``) and ``parts``, so a resumed unit
+    draws the same."""
+    run = smallagents.current_run()
+    salt = run.salt if run is not None and run.salt is not None else 0
+    text = "|".join(str(part) for part in (salt, *parts)).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=4).digest(), "big")
 
 
 class _SeedRequired(TypedDict):
