@@ -122,6 +122,62 @@ def gra_generator(domain: str, seed_instruction: str, seed_response: str) -> Pai
 
 
 @smallagents.role(
+    name="gra_generator_steered",
+    # The Generator when the job is given pairs the user already holds (gra's `avoid`
+    # setting): the same role, shown the earlier instructions nearest to its seed. The
+    # graph plays it under the name gra_generator, so `--model gra_generator=SPEC`
+    # and the records treat both as one role.
+    model="qwen-1.5b",
+    system="You write training examples for a helpful assistant. Answer with JSON only.",
+    temperature=0.7,
+    max_tokens=256,
+    examples=[
+        (
+            {
+                "domain": "cooking",
+                "seed_instruction": _EGG.instruction,
+                "seed_response": _EGG.response,
+                "earlier": "- How do I keep pasta from sticking together?\n"
+                "- What temperature should I bake chicken breasts at?",
+            },
+            _RICE,
+        ),
+        (
+            {
+                "domain": "geography",
+                "seed_instruction": _CANBERRA.instruction,
+                "seed_response": _CANBERRA.response,
+                "earlier": "- What is the capital of France?\n- What is the largest desert "
+                "in the world?\n- What is the highest mountain in Europe?",
+            },
+            _NILE,
+        ),
+        (
+            {
+                "domain": "programming",
+                "seed_instruction": _LEN.instruction,
+                "seed_response": _LEN.response,
+                "earlier": "- How can I create a new branch in Git?",
+            },
+            _REVERSE,
+        ),
+    ],
+)
+def gra_generator_steered(
+    domain: str, seed_instruction: str, seed_response: str, earlier: str
+) -> Pair:
+    """Domain: {domain}
+    Existing example:
+    Instruction: {seed_instruction}
+    Response: {seed_response}
+    Already in the dataset, so do not ask any of these again:
+    {earlier}
+    Write a new example in the same domain that asks about something different from all
+    of the above, with a correct and helpful response.
+    New example:"""
+
+
+@smallagents.role(
     name="gra_refiner",
     system="You improve training examples for a helpful assistant. Answer with JSON only.",
     max_tokens=256,

@@ -16,6 +16,7 @@ from smallagents._version import __version__
 from smallagents.errors import SmallAgentsError
 from smallagents.graph import END, START, CompiledGraph, Graph, current_run
 from smallagents.jobs.caller_pipeline import CallerPipeline
+from smallagents.jobs.inputs import InputRecord, read_records
 from smallagents.jobs.pipelines import GraphPipeline, UnitResult
 from smallagents.models import Generation, Message, Model, ModelPool, Prompt, load_model
 from smallagents.prompts import Example
@@ -37,6 +38,7 @@ __all__ = [
     "Generation",
     "Graph",
     "GraphPipeline",
+    "InputRecord",
     "Message",
     "Model",
     "ModelPool",
@@ -61,6 +63,7 @@ __all__ = [
     "load_graphs",
     "load_model",
     "load_roles",
+    "read_records",
     "role",
     "testing",
     "tool",

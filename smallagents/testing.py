@@ -122,10 +122,11 @@ class WithModels:
     each unit (a dict entry; a worker may serve several jobs), then runs ``inner``.
     The models are shared by the workers, so they must be safe to call from
     several threads (a `ScriptedModel` is). The inner pipeline's writer
-    hooks (``seeds``, ``start``, ``finish_unit``), where it has them, are its own.
+    hooks (``seeds``, ``start``, ``finish_unit``), its ``settings`` (part of the
+    job's fingerprint) and the files it ``reads``, where it has them, are its own.
     """
 
-    _HOOKS = frozenset({"seeds", "start", "finish_unit"})
+    _HOOKS = frozenset({"seeds", "start", "finish_unit", "settings", "reads"})
 
     def __init__(self, inner: Pipeline, models: Mapping[str, Model]) -> None:
         self.inner = inner

@@ -249,7 +249,8 @@ def test_mermaid_and_schemas(gra: ModuleType) -> None:
     assert "refine" not in chart  # refinement is off by default
     schema = app_.input_schema()
     assert schema["required"] == ["instruction"]
-    assert set(schema["properties"]) == {"instruction", "response", "domain"}
+    # The id finds what earlier jobs drew from the same seed (the avoid setting).
+    assert set(schema["properties"]) == {"instruction", "response", "domain", "id"}
     assert set(app_.output_schema()["properties"]) == {
         "pair", "reviews", "decision", "disagreement", "round", "checks", "draws"
     }  # fmt: skip
@@ -258,9 +259,14 @@ def test_mermaid_and_schemas(gra: ModuleType) -> None:
 def test_default_reviewer_answers_then_compares_on_qwen(gra: ModuleType) -> None:
     default = gra.GraConfig()
     assert default.review == "solve"
-    ((name, solver, checker),) = gra.solving_reviewers(default)
-    assert (name, solver.name, checker.name) == ("gra_reviewer_1", "gra_solver_1", "gra_checker_1")
-    assert solver.spec.model == checker.spec.model == "qwen-1.5b"
+    (reviewer,) = gra.solving_reviewers(default)
+    names = (reviewer.name, reviewer.solver.name, reviewer.checker.name)
+    assert names == ("gra_reviewer_1", "gra_solver_1", "gra_checker_1")
+    assert reviewer.solver.spec.model == reviewer.checker.spec.model == "qwen-1.5b"
+    # Its checks, on the same model, with the thresholds of the configuration.
+    assert (reviewer.claims.name, reviewer.sampler.name) == ("gra_claims_1", "gra_sampler_1")
+    assert reviewer.claims_threshold == default.claims_threshold
+    assert reviewer.figure_samples == default.figure_samples
     assert gra.build_graph(default).nodes[:3] == ["generate", "screen", "review_1"]
 
 

@@ -46,9 +46,11 @@ no thresholds: the defaults are our own. Written only against the public
 Modules: ``_config`` (settings), ``_checks`` (free checks), ``_state`` (types),
 ``_roles`` (the roles, loaded lazily), ``_nodes`` (what each node reads and writes,
 the tally and the branches), ``_solving`` (the reviewers), ``_graph`` (the graph),
-``_records`` (records and de-duplication), ``_pipeline`` (pipelines, factories).
+``_records`` (records and de-duplication), ``_avoid`` (pairs the user already
+holds, ``avoid``), ``_pipeline`` (pipelines, factories).
 """
 
+from ._avoid import SHOWN, Avoided, Earlier, read_avoided
 from ._checks import copies, free_checks, is_request, repetition, restatement, truncation
 from ._config import (
     CHECKS,
@@ -73,8 +75,9 @@ from ._records import (
     pair_text,
     to_records,
 )
-from ._roles import response_limit
+from ._roles import generator, response_limit
 from ._solving import (
+    SolvingReviewer,
     claims_checkers,
     compare_answers,
     figure_samplers,
@@ -95,7 +98,10 @@ __all__ = [
     "PROVENANCE",
     "REVIEW_METHODS",
     "SETTINGS",
+    "SHOWN",
+    "Avoided",
     "CurateInput",
+    "Earlier",
     "GraConfig",
     "GraFactory",
     "GraInput",
@@ -103,6 +109,7 @@ __all__ = [
     "GraPipeline",
     "GraState",
     "PairDeduplicator",
+    "SolvingReviewer",
     "accept_share",
     "build_curate_pipeline",
     "build_graph",
@@ -120,10 +127,12 @@ __all__ = [
     "figure_samplers",
     "figures",
     "free_checks",
+    "generator",
     "is_request",
     "pair_text",
     "parse_settings",
     "pipeline",
+    "read_avoided",
     "repetition",
     "response_limit",
     "restatement",

@@ -73,6 +73,10 @@ class GraConfig:
             check and states figures is rejected when not one of its figures appears
             in up to this many answers the reviewer's model writes at temperature
             (``judge_sample``; graphs/gra/_figures.py); 0: no figure check.
+        avoid: data files of pairs the user already holds (earlier jobs' outputs, or
+            their own; read like a job's input): their pairs count as seen by the
+            de-duplication, and the Generator is shown the earlier instructions
+            nearest to its seed and asked for something else (graphs/gra/_avoid.py).
     """
 
     review: str = "solve"
@@ -91,6 +95,7 @@ class GraConfig:
     drafts: int = 1
     claims_threshold: float = 0.85
     figure_samples: int = 3
+    avoid: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems = [
@@ -215,6 +220,7 @@ SETTINGS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "drafts": (_as_int, "a whole number from 1 to 5, e.g. 2"),
     "claims_threshold": (_as_float, "0 (off) or a probability from 0.5 to 1, e.g. 0.85"),
     "figure_samples": (_as_int, "a whole number from 0 (off) to 8, e.g. 3"),
+    "avoid": (_as_list(_as_text), 'data files of pairs you hold, e.g. ["data.jsonl"]'),
 }
 """Every `GraConfig` field: its parser (TOML values or text) and what it expects."""
 

@@ -5,6 +5,7 @@ import itertools
 import smallagents
 from smallagents import END, START
 
+from ._avoid import Avoided
 from ._config import GraConfig
 from ._nodes import (
     _adjudication,
@@ -18,29 +19,30 @@ from ._nodes import (
     _review_output,
     _reviewer_inputs,
     _screen,
+    _steered_inputs,
     _tally,
 )
-from ._roles import roles
+from ._roles import generator, roles
 from ._solving import (
     _solving_review,
-    claims_checkers,
-    figure_samplers,
     reviewer_roles,
     solving_reviewers,
 )
 from ._state import CurateInput, GraInput, GraOutput, GraState
 
 
-def build_graph(config: GraConfig | None = None, *, curate: bool = False) -> smallagents.Graph:
+def build_graph(
+    config: GraConfig | None = None, *, curate: bool = False, avoided: Avoided | None = None
+) -> smallagents.Graph:
     """The gra graph for ``config`` (default: `GraConfig`'s defaults).
 
     With ``curate`` the graph judges the input pair itself (``gra-curate``): no
-    Generator; the screen, reviewers, adjudicator and refinement are the same.
+    Generator; the screen, reviewers, adjudicator and refinement are the same. With
+    ``avoided`` pairs (read from ``config.avoid`` by the pipeline) the Generator is
+    shown the earlier instructions nearest to each seed.
     """
     config = config or GraConfig()
     solving = solving_reviewers(config) if config.review == "solve" else []
-    claims = claims_checkers(config) if solving else []  # a scored review has no fact check
-    samplers = figure_samplers(config) if solving else []  # nor a figure check
     reviewers = reviewer_roles(config)
     nodes = [f"review_{index}" for index in range(1, len(reviewers) + 1)]
     graph = smallagents.Graph(
@@ -57,24 +59,18 @@ def build_graph(config: GraConfig | None = None, *, curate: bool = False) -> sma
         ),
     )
     if not curate:
+        steered = bool(avoided and avoided.pairs)
         graph.role(
             "generate",
-            roles()["gra_generator"],
-            inputs=_generator_inputs,
+            generator(steered=steered),
+            inputs=_steered_inputs(avoided) if avoided and steered else _generator_inputs,
             output=_drafted,
             seed=_draft_seed,
         )
     graph.step("screen", _screen(config, curate=curate))
     for index, (node, reviewer) in enumerate(zip(nodes, reviewers, strict=True)):
         if solving:
-            review = _solving_review(
-                *solving[index],
-                claims[index],
-                config.claims_threshold,
-                samplers[index],
-                config.figure_samples,
-            )
-            graph.step(node, review)
+            graph.step(node, _solving_review(solving[index]))
             continue
         graph.role(
             node,

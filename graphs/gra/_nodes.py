@@ -5,6 +5,7 @@ from typing import Any
 
 from smallagents import END
 
+from ._avoid import Avoided
 from ._checks import free_checks
 from ._config import DEFAULT_DOMAIN, GraConfig
 from ._roles import response_limit
@@ -17,6 +18,17 @@ def _generator_inputs(state: GraState) -> dict[str, str]:
         "seed_instruction": state["instruction"],
         "seed_response": state.get("response") or "(none given)",
     }
+
+
+def _steered_inputs(avoided: Avoided) -> Callable[[GraState], dict[str, str]]:
+    """The Generator's inputs with the earlier instructions nearest to the seed."""
+
+    def inputs(state: GraState) -> dict[str, str]:
+        nearest = avoided.nearest(state)
+        earlier = "\n".join(f"- {instruction}" for instruction in nearest) or "- (none)"
+        return {**_generator_inputs(state), "earlier": earlier}
+
+    return inputs
 
 
 def _drafted(pair: dict[str, Any], state: GraState) -> dict[str, Any]:

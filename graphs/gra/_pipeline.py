@@ -2,10 +2,12 @@
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import smallagents
 
+from ._avoid import read_avoided
 from ._config import GraConfig, config_from_env, configure
 from ._graph import build_graph
 from ._records import PairDeduplicator, curated_records, few_shot_pairs, to_records
@@ -22,20 +24,27 @@ class GraPipeline(smallagents.GraphPipeline):
     def __init__(self, config: GraConfig, *, curate: bool = False) -> None:
         self.config = config
         self.curate = curate
-        if curate:  # the input is the data itself: compare with nothing but kept pairs
-            deduplicator = PairDeduplicator(config.dedupe_threshold)
+        self.avoided = read_avoided(config.avoid)
+        # Files the job reads: the runner refuses an output or rejects file among them.
+        self.reads = {f"avoid file {path}": Path(path) for path in config.avoid}
+        earlier = [(pair.key, pair.pair()) for pair in self.avoided.pairs]
+        if curate:  # the input is the data itself: no seeds (earlier pairs are indexed now)
+            deduplicator = PairDeduplicator(config.dedupe_threshold, earlier=earlier)
             seeds = None
         else:
-            deduplicator = PairDeduplicator(config.dedupe_threshold, few_shot_pairs())
+            deduplicator = PairDeduplicator(config.dedupe_threshold, few_shot_pairs(), earlier)
             seeds = deduplicator.seeds
         on = config.dedupe
+        settings = asdict(config)
+        if self.avoided.digest:  # the files' content decides the records, not their paths
+            settings["avoid_content"] = self.avoided.digest
         super().__init__(
-            build_graph(config, curate=curate),
+            build_graph(config, curate=curate, avoided=self.avoided),
             to_records=curated_records if curate else to_records,
             seeds=seeds if on else None,
             start=deduplicator.start if on else None,
             finish_unit=deduplicator.finish_unit if on else None,
-            settings=asdict(config),
+            settings=settings,
         )
 
 

@@ -1,6 +1,6 @@
 """What a unit's final state becomes: job records, rejects with the reason, and de-duplication."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -69,7 +69,8 @@ def pair_text(record: Mapping[str, Any]) -> str:
 
 
 class PairDeduplicator:
-    """Drops exact and near duplicates of the seeds, the few-shot examples and kept pairs.
+    """Drops exact and near duplicates of the seeds, the few-shot examples, the pairs the
+    user already holds and kept pairs.
 
     A pair is a duplicate when its normalized instruction equals one already seen
     (the same question twice, whatever the answers), or when its instruction and
@@ -86,24 +87,29 @@ class PairDeduplicator:
         threshold: near-duplicate threshold (estimated Jaccard of word bigrams).
         examples: pairs that count as seen before any seed (the Generator's few-shot
             examples, which a small model may copy).
+        earlier: pairs the user already holds (gra's ``avoid`` files), each under the
+            name a duplicate's reason gives it (``old.jsonl line 3``).
     """
 
     def __init__(
-        self, threshold: float = DEFAULT_THRESHOLD, examples: list[dict[str, str]] | None = None
+        self,
+        threshold: float = DEFAULT_THRESHOLD,
+        examples: list[dict[str, str]] | None = None,
+        earlier: Sequence[tuple[str, Mapping[str, Any]]] = (),
     ) -> None:
         self.threshold = threshold
         self._examples = list(examples or [])
+        self._earlier = list(earlier)
         self.seeds([])
         self.start([])
 
     def seeds(self, records: list[dict[str, Any]]) -> None:
-        """Index the few-shot examples and the job's input records."""
+        """Index the few-shot examples, the earlier pairs and the job's input records."""
         self._seen_pairs = NearDuplicateIndex(self.threshold)
         self._seen_instructions: dict[str, str] = {}
-        for index, example in enumerate(self._examples, start=1):
-            self._remember(
-                self._seen_pairs, self._seen_instructions, f"few-shot example {index}", example
-            )
+        named = [(f"few-shot example {i}", pair) for i, pair in enumerate(self._examples, 1)]
+        for key, pair in named + self._earlier:
+            self._remember(self._seen_pairs, self._seen_instructions, key, pair)
         for index, record in enumerate(records, start=1):
             own = record.get("id")
             key = f"seed {own}" if own not in (None, "") else f"seed #{index}"

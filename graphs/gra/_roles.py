@@ -1,5 +1,7 @@
 """The roles gra plays, loaded by path from the bundled ``roles/`` on first use, not at import."""
 
+import copy
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -25,3 +27,14 @@ def response_limit() -> int | None:
     schema = roles()["gra_generator"].spec.schema.json_schema
     limit: int | None = schema["properties"]["response"].get("maxLength")
     return limit
+
+
+def generator(*, steered: bool) -> smallagents.Role:
+    """The Generator: ``gra_generator``, or with ``steered`` (pairs to avoid) its twin
+    that is shown earlier instructions, played under the name ``gra_generator`` so that
+    ``--model gra_generator=SPEC`` and the records treat both as one role."""
+    if not steered:
+        return roles()["gra_generator"]
+    twin = copy.copy(roles()["gra_generator_steered"])
+    twin.spec = dataclasses.replace(twin.spec, name="gra_generator")
+    return twin

@@ -4,7 +4,7 @@ import copy
 import math
 import re
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import smallagents
@@ -21,18 +21,47 @@ def _variant(role: smallagents.Role, name: str, model: str) -> smallagents.Role:
     return twin
 
 
-def solving_reviewers(config: GraConfig) -> list[tuple[str, smallagents.Role, smallagents.Role]]:
-    """``(name, solver, checker)`` per reviewer of a ``solve`` review: ``gra_solver_1``
-    and ``gra_checker_1`` ... on the reviewers' models, in turn."""
+@dataclass(frozen=True)
+class SolvingReviewer:
+    """One reviewer of a ``solve`` review: the roles it plays, all on its model.
+
+    Attributes:
+        name: its name in the records (``gra_reviewer_1``).
+        solver: answers the instruction itself (``gra_solver_1``).
+        checker: says whether the response gives that answer (``gra_checker_1``).
+        claims: fact-checks an agreeing response whole (``gra_claims_1``), or ``None``.
+        claims_threshold: the lowest P(every claim is true) at which it keeps one.
+        sampler: writes its own answers for the figure check (``gra_sampler_1``), or ``None``.
+        figure_samples: how many of them it draws at most.
+    """
+
+    name: str
+    solver: smallagents.Role
+    checker: smallagents.Role
+    claims: smallagents.Role | None = None
+    claims_threshold: float = 0.0
+    sampler: smallagents.Role | None = None
+    figure_samples: int = 0
+
+
+def solving_reviewers(config: GraConfig) -> list[SolvingReviewer]:
+    """The reviewers of a ``solve`` review: ``gra_solver_1``, ``gra_checker_1``,
+    ``gra_claims_1`` and ``gra_sampler_1`` ... on the reviewers' models, in turn."""
+    claims = claims_checkers(config)
+    samplers = figure_samplers(config)
     reviewers = []
     for index in range(config.reviewers):
         model = config.model(index)
         number = index + 1
         reviewers.append(
-            (
-                f"gra_reviewer_{number}",
-                _variant(judges()["judge_solve"], f"gra_solver_{number}", model),
-                _variant(judges()["judge_agree"], f"gra_checker_{number}", model),
+            SolvingReviewer(
+                name=f"gra_reviewer_{number}",
+                solver=_variant(judges()["judge_solve"], f"gra_solver_{number}", model),
+                checker=_variant(judges()["judge_agree"], f"gra_checker_{number}", model),
+                claims=claims[index],
+                claims_threshold=config.claims_threshold,
+                sampler=samplers[index],
+                figure_samples=config.figure_samples,
             )
         )
     return reviewers
@@ -130,15 +159,7 @@ def _p_yes(record: smallagents.RoleRecord) -> float | None:
     return confidence if verdict == "yes" else 1.0 - confidence
 
 
-def _solving_review(
-    name: str,
-    solver: smallagents.Role,
-    checker: smallagents.Role,
-    claims: smallagents.Role | None = None,
-    claims_threshold: float = 0.0,
-    sampler: smallagents.Role | None = None,
-    figure_samples: int = 0,
-) -> Callable[[GraState], dict[str, Any]]:
+def _solving_review(reviewer: SolvingReviewer) -> Callable[[GraState], dict[str, Any]]:
     """A reviewer node that answers the instruction itself, then compares.
 
     Its review has the fields of a scored one, so that weights, thresholds, the
@@ -152,6 +173,8 @@ def _solving_review(
     none of up to ``figure_samples`` answers of the reviewer's own states any of
     them (``figures`` records how many were drawn and what none reproduced).
     """
+    name, solver, checker = reviewer.name, reviewer.solver, reviewer.checker
+    claims, sampler = reviewer.claims, reviewer.sampler
 
     def figure_check(entry: dict[str, Any], pair: dict[str, Any]) -> dict[str, Any]:
         if sampler is None or not entry.get("accept"):
@@ -165,7 +188,7 @@ def _solving_review(
         # answer often carries working figures the samples need not repeat ("1,000
         # grams, so 2,500", "Apollo 11"; four good held-out pairs were lost to a rule
         # that wanted every figure). Stop at the first one that does.
-        while len(answers) < figure_samples:
+        while len(answers) < reviewer.figure_samples:
             seed = unit_seed(pair["instruction"], "figures", len(answers))
             sampled = sampler.invoke({"instruction": pair["instruction"]}, run=run, seed=seed)
             answers.append(str(getattr(sampled.value, "answer", "")) if sampled.resolved else "")
@@ -198,7 +221,7 @@ def _solving_review(
             entry["error"] = "no valid fact-check verdict"
             return entry
         entry["p_claims"] = round(p_true, 4)
-        if p_true < claims_threshold:
+        if p_true < reviewer.claims_threshold:
             entry.update(
                 problems=[f"a claim looks false (P(all true) {p_true:.2f})"],
                 accept=False,
@@ -256,7 +279,7 @@ def reviewer_roles(config: GraConfig) -> list[smallagents.Role]:
     """The reviewers of ``config``: ``gra_reviewer_1`` ... on their models, in turn
     (for a ``solve`` review, its checkers: ``gra_checker_1`` ...)."""
     if config.review == "solve":
-        return [checker for _, _, checker in solving_reviewers(config)]
+        return [reviewer.checker for reviewer in solving_reviewers(config)]
     base = roles()["gra_reviewer"]
     found: list[smallagents.Role] = []
     used: set[str] = set()

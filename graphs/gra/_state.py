@@ -22,10 +22,12 @@ class _SeedRequired(TypedDict):
 
 
 class GraInput(_SeedRequired, total=False):
-    """One seed record: ``instruction`` is required, ``response`` and ``domain`` optional."""
+    """One seed record: ``instruction`` is required, ``response``, ``domain`` and ``id``
+    optional (the ``id`` finds the pairs earlier jobs drew from this seed: ``avoid``)."""
 
     response: str
     domain: str
+    id: str
 
 
 class _PairRequired(TypedDict):

@@ -30,7 +30,13 @@ class UnitResult:
 
 
 class Pipeline(Protocol):
-    """Anything a job can run: ``smallagents run NAME`` resolves NAME to one."""
+    """Anything a job can run: ``smallagents run NAME`` resolves NAME to one.
+
+    Optional attributes the runner reads where a pipeline has them: ``settings`` (a
+    mapping, part of the job's fingerprint), ``reads`` (label to path: files the
+    pipeline reads, which no file the job writes may be) and the writer hooks of
+    `GraphPipeline` (``seeds``, ``start``, ``finish_unit``).
+    """
 
     name: str
 

@@ -59,7 +59,8 @@ def run_job(
     (`smallagents.jobs.executors.LocalExecutor`); a
     `smallagents.jobs.ray_executor.RayExecutor` runs them on a Ray cluster.
     ``reads`` and ``writes`` name other files the job reads (a config, roles files)
-    or writes (a report), by option, for the check that no two are the same file.
+    or writes (a report), by option, for the check that no two are the same file;
+    a pipeline's own ``reads`` attribute (gra's ``avoid`` files) is added to them.
 
     Raises:
         InputError: bad input with ``on_error="stop"``.
@@ -71,7 +72,7 @@ def run_job(
     options = merge(options)
     check_output_path(options.output_path)
     written = {**job_files(options), **(writes or {})}
-    read = dict(reads or {})
+    read = {**(getattr(pipeline, "reads", None) or {}), **(reads or {})}
     if options.input_source != "-":
         read = {"--input": Path(options.input_source), **read}
     check_distinct_files(written, read)
