@@ -89,18 +89,26 @@ def test_bad_avoid_files_are_one_line_errors(gra: ModuleType, tmp_path: Path) ->
 def test_the_generator_is_shown_the_earlier_instructions(gra: ModuleType, tmp_path: Path) -> None:
     models = scripted_models()
     seed = {"id": "s1", "domain": "gardening", "instruction": "How do I water roses?"}
-    config = scored(gra, avoid=(write(tmp_path / "old.jsonl", EARLIER),))
-    result = run_one(gra.build_pipeline(config), models, seed)
+    old = write(tmp_path / "old.jsonl", EARLIER)
+    result = run_one(gra.build_pipeline(scored(gra, avoid=(old,), steer=True)), models, seed)
     asked = request(models["default"].calls[0].prompt)
     assert "Already in the dataset, so do not ask any of these again:\n" in asked
     assert "- What is the capital of France?\n- Which roses need the most sun?\n" in asked
     assert "tune a guitar" not in asked and asked.endswith("New example:")
     # Played under the Generator's own name: --model gra_generator=SPEC applies to it.
     assert result.records[0].role == "gra_generator"
-    # Without avoid the prompt is the Generator's own, unchanged.
-    plain = scripted_models()
-    run_one(gra.build_pipeline(scored(gra)), plain, seed)
-    assert "Already in the dataset" not in request(plain["default"].calls[0].prompt)
+    # Without steer (the default) the prompt is the Generator's own, avoid files or not.
+    prompts = []
+    for config in (scored(gra), scored(gra, avoid=(old,))):
+        plain = scripted_models()
+        run_one(gra.build_pipeline(config), plain, seed)
+        prompts.append(plain["default"].calls[0].prompt)
+    assert prompts[0] == prompts[1] and "Already in the dataset" not in request(prompts[0])
+
+
+def test_steer_needs_avoid_files(gra: ModuleType) -> None:
+    with pytest.raises(UsageError, match="steer needs avoid files"):
+        gra.configure(command_line={"steer": "true"})
 
 
 def test_a_repeat_of_an_earlier_pair_is_a_duplicate(gra: ModuleType, tmp_path: Path) -> None:

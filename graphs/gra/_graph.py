@@ -38,8 +38,8 @@ def build_graph(
 
     With ``curate`` the graph judges the input pair itself (``gra-curate``): no
     Generator; the screen, reviewers, adjudicator and refinement are the same. With
-    ``avoided`` pairs (read from ``config.avoid`` by the pipeline) the Generator is
-    shown the earlier instructions nearest to each seed.
+    ``config.steer`` and ``avoided`` pairs (read from ``config.avoid`` by the
+    pipeline) the Generator is shown the earlier instructions nearest to each seed.
     """
     config = config or GraConfig()
     solving = solving_reviewers(config) if config.review == "solve" else []
@@ -59,7 +59,7 @@ def build_graph(
         ),
     )
     if not curate:
-        steered = bool(avoided and avoided.pairs)
+        steered = config.steer and avoided is not None and bool(avoided.pairs)
         graph.role(
             "generate",
             generator(steered=steered),
