@@ -106,9 +106,11 @@ def test_the_generator_is_shown_the_earlier_instructions(gra: ModuleType, tmp_pa
     assert prompts[0] == prompts[1] and "Already in the dataset" not in request(prompts[0])
 
 
-def test_steer_needs_avoid_files(gra: ModuleType) -> None:
+def test_steer_needs_avoid_files_and_avoid_needs_dedupe(gra: ModuleType) -> None:
     with pytest.raises(UsageError, match="steer needs avoid files"):
         gra.configure(command_line={"steer": "true"})
+    with pytest.raises(UsageError, match=r"avoid de-duplicates .* needs dedupe = true"):
+        gra.configure(command_line={"avoid": "old.jsonl", "dedupe": "false"})
 
 
 def test_a_repeat_of_an_earlier_pair_is_a_duplicate(gra: ModuleType, tmp_path: Path) -> None:

@@ -137,6 +137,10 @@ class GraConfig:
                 ("figure_samples must be 0 to 8", not 0 <= self.figure_samples <= 8),
                 ("steer needs avoid files to steer away from", self.steer and not self.avoid),
                 (
+                    "avoid de-duplicates against its files: it needs dedupe = true",
+                    bool(self.avoid) and not self.dedupe,
+                ),
+                (
                     f"checks must be among {', '.join(CHECKS)}",
                     any(check not in CHECKS for check in self.checks),
                 ),
