@@ -170,10 +170,10 @@ def gra_generator_steered(
     Existing example:
     Instruction: {seed_instruction}
     Response: {seed_response}
-    Already in the dataset, so do not ask any of these again:
+    Already in the dataset, so do not repeat these questions:
     {earlier}
-    Write a new example in the same domain that asks about something different from all
-    of the above, with a correct and helpful response.
+    Write a new example: another common, practical {domain} question that people often
+    ask, none of the above, with a correct and helpful response you are sure of.
     New example:"""
 
 

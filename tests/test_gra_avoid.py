@@ -90,25 +90,24 @@ def test_the_generator_is_shown_the_earlier_instructions(gra: ModuleType, tmp_pa
     models = scripted_models()
     seed = {"id": "s1", "domain": "gardening", "instruction": "How do I water roses?"}
     old = write(tmp_path / "old.jsonl", EARLIER)
-    result = run_one(gra.build_pipeline(scored(gra, avoid=(old,), steer=True)), models, seed)
+    result = run_one(gra.build_pipeline(scored(gra, avoid=(old,))), models, seed)  # steer: on
     asked = request(models["default"].calls[0].prompt)
-    assert "Already in the dataset, so do not ask any of these again:\n" in asked
+    assert "Already in the dataset, so do not repeat these questions:\n" in asked
     assert "- What is the capital of France?\n- Which roses need the most sun?\n" in asked
     assert "tune a guitar" not in asked and asked.endswith("New example:")
     # Played under the Generator's own name: --model gra_generator=SPEC applies to it.
     assert result.records[0].role == "gra_generator"
-    # Without steer (the default) the prompt is the Generator's own, avoid files or not.
+    # Without avoid files, or with steer off, the prompt is the Generator's own.
     prompts = []
-    for config in (scored(gra), scored(gra, avoid=(old,))):
+    for config in (scored(gra), scored(gra, avoid=(old,), steer=False)):
         plain = scripted_models()
         run_one(gra.build_pipeline(config), plain, seed)
         prompts.append(plain["default"].calls[0].prompt)
     assert prompts[0] == prompts[1] and "Already in the dataset" not in request(prompts[0])
 
 
-def test_steer_needs_avoid_files_and_avoid_needs_dedupe(gra: ModuleType) -> None:
-    with pytest.raises(UsageError, match="steer needs avoid files"):
-        gra.configure(command_line={"steer": "true"})
+def test_avoid_needs_dedupe(gra: ModuleType) -> None:
+    assert gra.configure(command_line={"steer": "false"}).steer is False
     with pytest.raises(UsageError, match=r"avoid de-duplicates .* needs dedupe = true"):
         gra.configure(command_line={"avoid": "old.jsonl", "dedupe": "false"})
 

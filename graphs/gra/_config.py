@@ -76,10 +76,13 @@ class GraConfig:
         avoid: data files of pairs the user already holds (earlier jobs' outputs, or
             their own; read like a job's input): their pairs count as seen by the
             de-duplication (graphs/gra/_avoid.py).
-        steer: with ``avoid``, also show the Generator the earlier instructions
-            nearest to its seed and ask it for something else. Off by default:
-            measured on 48 drafts, steered drafts repeated less but were right less
-            often, and fewer new good pairs came out (README, "Growing a dataset").
+        steer: with ``avoid`` files, also show the Generator the earlier
+            instructions nearest to its seed and ask it for another common question
+            (without ``avoid`` there is nothing to show, and the Generator's prompt
+            is its own either way). Measured on 48 held-out drafts read blind: as
+            many new good pairs as de-duplication alone (17 against 15 and 16), more
+            of the kept ones good (0.85 against 0.75 and 0.80), and fewer repeats
+            drafted (README, "Growing a dataset").
     """
 
     review: str = "solve"
@@ -99,7 +102,7 @@ class GraConfig:
     claims_threshold: float = 0.85
     figure_samples: int = 3
     avoid: tuple[str, ...] = ()
-    steer: bool = False
+    steer: bool = True
 
     def __post_init__(self) -> None:
         problems = [
@@ -135,7 +138,6 @@ class GraConfig:
                     not (self.claims_threshold == 0 or 0.5 <= self.claims_threshold <= 1),
                 ),
                 ("figure_samples must be 0 to 8", not 0 <= self.figure_samples <= 8),
-                ("steer needs avoid files to steer away from", self.steer and not self.avoid),
                 (
                     "avoid de-duplicates against its files: it needs dedupe = true",
                     bool(self.avoid) and not self.dedupe,

@@ -38,8 +38,9 @@ def build_graph(
 
     With ``curate`` the graph judges the input pair itself (``gra-curate``): no
     Generator; the screen, reviewers, adjudicator and refinement are the same. With
-    ``config.steer`` and ``avoided`` pairs (read from ``config.avoid`` by the
-    pipeline) the Generator is shown the earlier instructions nearest to each seed.
+    ``avoided`` pairs (read from ``config.avoid`` by the pipeline) and
+    ``config.steer`` the Generator is shown the earlier instructions nearest to each
+    seed.
     """
     config = config or GraConfig()
     solving = solving_reviewers(config) if config.review == "solve" else []
