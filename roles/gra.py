@@ -124,9 +124,12 @@ def gra_generator(domain: str, seed_instruction: str, seed_response: str) -> Pai
 @smallagents.role(
     name="gra_generator_steered",
     # The Generator when the job is given pairs the user already holds (gra's `avoid`
-    # setting): the same role, shown the earlier instructions nearest to its seed. The
-    # graph plays it under the name gra_generator, so `--model gra_generator=SPEC`
-    # and the records treat both as one role.
+    # and `steer` settings): the same role, shown the earlier instructions nearest to
+    # its seed. The graph plays it under the name gra_generator, so
+    # `--model gra_generator=SPEC` and the records treat both as one role. Asked for
+    # "something different", the 1.5B model wrote questions it gets wrong ("the
+    # smallest continent"); asked for another common question it did not (README,
+    # "Growing a dataset").
     model="qwen-1.5b",
     system="You write training examples for a helpful assistant. Answer with JSON only.",
     temperature=0.7,

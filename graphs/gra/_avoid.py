@@ -5,7 +5,8 @@ Repeats happen across jobs, not within one: four runs of the quick start with ot
 ``--seed`` values wrote "What is the capital of France?" twice and "How can I create a
 new branch in Git?" twice, each in a job of its own whose de-duplication could not see
 the other. Naming the earlier files in ``avoid`` makes them part of every unit's
-de-duplication and shows the Generator the earlier instructions nearest to its seed.
+de-duplication and (with ``steer``, the default) shows the Generator the earlier
+instructions nearest to its seed.
 
 The files are read once, when the job builds its pipeline; their records (not their
 paths alone) are part of the job's fingerprint, so a resumed job sees the same ones.
