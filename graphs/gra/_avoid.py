@@ -88,15 +88,16 @@ class Avoided:
                 len(words & _content_words(f"{earlier.instruction} {earlier.response}")),
             )
 
+        ranked = sorted(((rank(e), e) for e in self.pairs), key=lambda r: r[0], reverse=True)
         shown: list[str] = []
         seen: set[str] = set()
-        for earlier in sorted(self.pairs, key=rank, reverse=True):  # stable: file order
+        for score, earlier in ranked:  # a stable sort: ties keep file order
             text = normalize(earlier.instruction)
-            if text not in seen and rank(earlier) > (0, 0, 0):
+            if score == (0, 0, 0) or len(shown) == limit:
+                break  # the rest share nothing with the seed either, or enough are shown
+            if text not in seen:
                 seen.add(text)
                 shown.append(earlier.instruction)
-            if len(shown) == limit:
-                break
         return shown
 
 

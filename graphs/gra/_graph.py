@@ -43,6 +43,7 @@ def build_graph(
     seed.
     """
     config = config or GraConfig()
+    avoided = avoided if avoided is not None else Avoided()
     solving = solving_reviewers(config) if config.review == "solve" else []
     reviewers = reviewer_roles(config)
     nodes = [f"review_{index}" for index in range(1, len(reviewers) + 1)]
@@ -60,11 +61,11 @@ def build_graph(
         ),
     )
     if not curate:
-        steered = config.steer and avoided is not None and bool(avoided.pairs)
+        steered = config.steer and bool(avoided.pairs)
         graph.role(
             "generate",
             generator(steered=steered),
-            inputs=_steered_inputs(avoided) if avoided and steered else _generator_inputs,
+            inputs=_steered_inputs(avoided) if steered else _generator_inputs,
             output=_drafted,
             seed=_draft_seed,
         )

@@ -29,12 +29,17 @@ def response_limit() -> int | None:
     return limit
 
 
+def variant(role: smallagents.Role, name: str, model: str | None = None) -> smallagents.Role:
+    """``role`` under another name (and, given ``model``, on another model)."""
+    twin = copy.copy(role)
+    twin.spec = dataclasses.replace(role.spec, name=name, model=model or role.spec.model)
+    return twin
+
+
 def generator(*, steered: bool) -> smallagents.Role:
     """The Generator: ``gra_generator``, or with ``steered`` (pairs to avoid) its twin
     that is shown earlier instructions, played under the name ``gra_generator`` so that
     ``--model gra_generator=SPEC`` and the records treat both as one role."""
     if not steered:
         return roles()["gra_generator"]
-    twin = copy.copy(roles()["gra_generator_steered"])
-    twin.spec = dataclasses.replace(twin.spec, name="gra_generator")
-    return twin
+    return variant(roles()["gra_generator_steered"], "gra_generator")

@@ -1,24 +1,17 @@
 """The reviewers: the solving review (answer, then compare) and the scored one, on their models."""
 
-import copy
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import smallagents
 
 from ._config import GraConfig
 from ._figures import figures, show, unreproduced
-from ._roles import judges, roles
+from ._roles import judges, roles, variant
 from ._state import GraState, unit_seed
-
-
-def _variant(role: smallagents.Role, name: str, model: str) -> smallagents.Role:
-    twin = copy.copy(role)
-    twin.spec = replace(role.spec, name=name, model=model)
-    return twin
 
 
 @dataclass(frozen=True)
@@ -56,8 +49,8 @@ def solving_reviewers(config: GraConfig) -> list[SolvingReviewer]:
         reviewers.append(
             SolvingReviewer(
                 name=f"gra_reviewer_{number}",
-                solver=_variant(judges()["judge_solve"], f"gra_solver_{number}", model),
-                checker=_variant(judges()["judge_agree"], f"gra_checker_{number}", model),
+                solver=variant(judges()["judge_solve"], f"gra_solver_{number}", model),
+                checker=variant(judges()["judge_agree"], f"gra_checker_{number}", model),
                 claims=claims[index],
                 claims_threshold=config.claims_threshold,
                 sampler=samplers[index],
@@ -75,7 +68,7 @@ def _per_reviewer(
     if not enabled:
         return [None] * config.reviewers
     return [
-        _variant(judges()[judge], f"{name}_{index + 1}", config.model(index))
+        variant(judges()[judge], f"{name}_{index + 1}", config.model(index))
         for index in range(config.reviewers)
     ]
 
